@@ -1,0 +1,1 @@
+"""Dagster assets: thin glue from resources to domain code, with rich metadata."""

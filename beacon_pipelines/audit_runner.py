@@ -1,0 +1,221 @@
+"""Run a whole audit from the command line through the Dagster instance.
+
+Plan the audit in the store, start one Dagster run per (model, region) partition, report
+progress from the store, and start the analysis run the moment every partition succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beacon_pipelines.audit_plan import AuditPlan, check_audit_id, missing_keys, new_audit_id
+from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
+from beacon_pipelines.store import ExecutionStore, default_store_url
+
+
+class AuditInputError(ValueError):
+    """Options that cannot run an audit; the message is shown to the user as is."""
+
+
+@dataclass
+class AuditOptions:
+    catalog_path: Path | None = None
+    models: list[str] | None = None
+    regions: list[str] | None = None
+    questions: list[str] | None = None
+    backend: str = "simulated"
+    sim_config: Path | None = None
+    audit_id: str | None = None
+    out_dir: Path | None = None
+    store_url: str | None = None
+
+
+@dataclass
+class AuditOutcome:
+    audit_id: str
+    plan: AuditPlan
+    succeeded: bool
+    report_path: Path | None = None
+    failed_partitions: list[str] = field(default_factory=list)
+    missing: list[tuple] = field(default_factory=list)
+    log_dir: Path | None = None
+
+
+def _select(requested: list[str] | None, known: list[str], what: str) -> tuple[str, ...]:
+    if not requested:
+        return tuple(known)
+    unknown = [r for r in requested if r not in known]
+    if unknown:
+        raise AuditInputError(
+            f"unknown {what} {', '.join(map(repr, unknown))}; the catalog has: {', '.join(known)}"
+        )
+    if len(set(requested)) != len(requested):
+        raise AuditInputError(f"{what} listed twice in {','.join(requested)}")
+    # Keep the catalog's order whatever order they were given in.
+    return tuple(k for k in known if k in requested)
+
+
+def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
+    audit_id = check_audit_id(options.audit_id) if options.audit_id else new_audit_id()
+    return AuditPlan(
+        audit_id=audit_id,
+        catalog_sha256=catalog.sha256(),
+        backend=options.backend,
+        models=_select(options.models, catalog.model_ids, "model"),
+        regions=_select(options.regions, catalog.region_ids, "region"),
+        questions=_select(options.questions, catalog.question_ids, "question"),
+        created_at=time.time(),
+    )
+
+
+def backend_run_config(options: AuditOptions) -> dict:
+    backend = {"kind": options.backend}
+    if options.sim_config:
+        backend["sim_config"] = str(Path(options.sim_config).resolve())
+    return {"resources": {"backend": {"config": backend}}}
+
+
+def run_audit(
+    options: AuditOptions, progress: Callable[[str], None] = print, poll_s: float = 0.5
+) -> AuditOutcome:
+    from beacon_pipelines.instance_home import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    _prepare_instance()
+    catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
+    catalog = load_catalog(catalog_path)
+    if catalog_path:
+        # Run workers and the definitions they load must see the same catalog.
+        os.environ[CATALOG_ENV_VAR] = str(catalog_path)
+    if options.sim_config:
+        from beacon_pipelines.backends.simulated import load_sim_config
+
+        load_sim_config(options.sim_config)  # fail now, not in nine run workers
+    store_url = options.store_url or os.environ.get("BEACON_STORE_URL") or default_store_url(home)
+    store = ExecutionStore(store_url).create()
+    plan = store.register_audit(plan_audit(options, catalog))
+    out_dir = Path(options.out_dir or Path("reports") / plan.audit_id).resolve()
+    run_config = backend_run_config(options)
+    log_dir = home / "logs" / plan.audit_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    partitions = [(m, r) for m in plan.models for r in plan.regions]
+    progress(
+        f"audit {plan.audit_id}: {len(plan.models)} models x {len(plan.regions)} regions x "
+        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions "
+        f"on the {plan.backend} backend; Dagster instance {home}"
+    )
+    started = time.monotonic()
+    workers = {
+        f"{m}|{r}": _start_worker(m, r, plan.audit_id, run_config, log_dir / f"{m}_{r}.log")
+        for m, r in partitions
+    }
+    failed = _wait(workers, store, plan, started, progress, poll_s)
+    missing = missing_keys(plan, store.succeeded_keys(plan.audit_id))
+    if failed or missing:
+        return AuditOutcome(
+            plan.audit_id, plan, False, failed_partitions=failed, missing=missing, log_dir=log_dir
+        )
+
+    progress(f"[{time.monotonic() - started:6.1f}s] every execution is in; analysing")
+    report, error = _run_analysis(plan.audit_id, out_dir, run_config)
+    if error:
+        progress(f"analysis failed: {error}")
+    return AuditOutcome(
+        plan.audit_id, plan, report is not None, report_path=report, log_dir=log_dir
+    )
+
+
+def _prepare_instance() -> None:
+    """Create the instance's storage once, here: nine workers creating it at once race."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.event_log_storage.get_concurrency_keys()
+        if instance.schedule_storage is not None:
+            instance.schedule_storage.all_instigator_state()
+
+
+def _start_worker(model, region, audit_id, run_config, log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "ab")  # noqa: SIM115 - closed when the worker is reaped
+    command = [
+        sys.executable,
+        "-m",
+        "beacon_pipelines.partition_worker",
+        "--model",
+        model,
+        "--region",
+        region,
+        "--audit-id",
+        audit_id,
+        "--run-config",
+        json.dumps(run_config),
+    ]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    process.log_file = log  # type: ignore[attr-defined]
+    return process
+
+
+def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
+    total = len(plan.expected_keys())
+    last_line = ""
+    failed: list[str] = []
+    pending = dict(workers)
+    while pending:
+        for key, process in list(pending.items()):
+            if process.poll() is not None:
+                process.log_file.close()
+                if process.returncode != 0:
+                    failed.append(key)
+                del pending[key]
+        done = len(workers) - len(pending)
+        succeeded = len(store.succeeded_keys(plan.audit_id))
+        line = (
+            f"partitions {done}/{len(workers)} finished ({len(failed)} failed), "
+            f"executions {succeeded}/{total} succeeded"
+        )
+        if line != last_line:
+            progress(f"[{time.monotonic() - started:6.1f}s] {line}")
+            last_line = line
+        if pending:
+            time.sleep(poll_s)
+    return sorted(failed)
+
+
+def _run_analysis(audit_id: str, out_dir: Path, run_config: dict) -> tuple[Path | None, str]:
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.definitions import ANALYSIS_JOB, defs
+    from beacon_pipelines.tags import AUDIT_ID_TAG
+
+    config = {
+        **run_config,
+        "ops": {"bias_report": {"config": {"out_dir": str(out_dir)}}},
+        # The CLI prints its own progress; the run's full log is in the Dagster UI.
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
+            run_config=config,
+            instance=instance,
+            tags={AUDIT_ID_TAG: audit_id, "beacon/launched_by": "cli"},
+            raise_on_error=False,
+        )
+    if not result.success:
+        return None, _first_failure(result)
+    return out_dir / "report.html", ""
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            return event.step_failure_data.error.message.strip()
+    return "the analysis run failed (see the Dagster UI)"

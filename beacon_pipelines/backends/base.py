@@ -1,0 +1,136 @@
+"""The one interface every inference backend implements.
+
+A backend receives the requests of one partition (one model in one region) and yields one
+result per request as soon as it has it, so the caller can persist each answer the moment it
+exists. Failures are results too, typed as retryable or permanent, never bare exceptions.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+class ErrorKind(enum.StrEnum):
+    """Why an execution failed, and so whether trying again (elsewhere) can help."""
+
+    TIMEOUT = "timeout"  # execution exceeded its budget; retryable
+    COLD_START_TIMEOUT = "cold_start_timeout"  # container never became ready; retryable
+    UNAVAILABLE = "unavailable"  # region down, connection refused, 5xx; retryable
+    RATE_LIMITED = "rate_limited"  # 429 / resource exhausted; retryable
+    MALFORMED = "malformed"  # the server answered but not in the expected shape; retryable
+    AUTH = "auth"  # bad or missing credentials; permanent
+    NOT_FOUND = "not_found"  # unknown model / undeployed app; permanent
+    BAD_REQUEST = "bad_request"  # the request itself is wrong; permanent
+
+    @property
+    def retryable(self) -> bool:
+        return self in _RETRYABLE
+
+
+_RETRYABLE = frozenset(
+    {
+        ErrorKind.TIMEOUT,
+        ErrorKind.COLD_START_TIMEOUT,
+        ErrorKind.UNAVAILABLE,
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.MALFORMED,
+    }
+)
+
+
+class BackendError(Exception):
+    """Raised by a backend for a failure of the whole call (before any answer exists)."""
+
+    def __init__(self, kind: ErrorKind, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind.retryable
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    temperature: float
+    max_new_tokens: int
+
+
+@dataclass(frozen=True)
+class InferenceRequest:
+    audit_id: str
+    model_id: str
+    hf_id: str
+    question_id: str
+    question: str
+    system_prompt: str
+    params: GenerationParams
+    requested_region: str  # the region whose answer this is
+    target_region: str  # where this attempt is sent (differs from requested after failover)
+    sample: int = 0
+    attempt: int = 1  # 1 for the first try of this execution, +1 for each retry
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.model_id, self.requested_region, self.question_id, self.sample)
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    request: InferenceRequest
+    started_at: float  # unix seconds
+    finished_at: float
+    served_region: str | None
+    text: str | None = None
+    error_kind: ErrorKind | None = None
+    error_message: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    simulated: bool = False
+    extra: dict = field(default_factory=dict)  # backend receipt: model revision, container region
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None and self.text is not None
+
+    @property
+    def latency_s(self) -> float:
+        return self.finished_at - self.started_at
+
+    @property
+    def response_sha256(self) -> str | None:
+        return hashlib.sha256(self.text.encode()).hexdigest() if self.text is not None else None
+
+    @classmethod
+    def failure(
+        cls,
+        request: InferenceRequest,
+        kind: ErrorKind,
+        message: str,
+        started_at: float,
+        finished_at: float,
+        served_region: str | None = None,
+        simulated: bool = False,
+    ) -> InferenceResult:
+        return cls(
+            request=request,
+            started_at=started_at,
+            finished_at=finished_at,
+            served_region=served_region,
+            error_kind=kind,
+            error_message=message,
+            simulated=simulated,
+        )
+
+
+@runtime_checkable
+class InferenceBackend(Protocol):
+    """name is stored with every execution; generate yields one result per request."""
+
+    name: str
+
+    def generate(self, requests: Iterable[InferenceRequest]) -> Iterator[InferenceResult]: ...

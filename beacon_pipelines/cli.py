@@ -1,0 +1,119 @@
+"""The `beacon` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from beacon_pipelines.yaml_config import ConfigFileError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _csv_list(value: str) -> list[str]:
+    items = [v.strip() for v in value.split(",")]
+    if not value.strip() or any(not v for v in items):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {value!r}")
+    return items
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="beacon", description="Audit LLMs for regional bias and censorship."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    audit = sub.add_parser("audit", help="run a whole audit through the Dagster instance")
+    audit.add_argument("--backend", default="simulated", choices=["simulated"])
+    audit.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
+    audit.add_argument("--models", type=_csv_list, help="comma-separated model ids")
+    audit.add_argument("--regions", type=_csv_list, help="comma-separated region ids")
+    audit.add_argument("--questions", type=_csv_list, help="comma-separated question ids")
+    audit.add_argument("--sim-config", type=Path, help="simulated backend config YAML")
+    audit.add_argument("--audit-id", help="reuse an id to resume an audit (default: a new id)")
+    audit.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
+
+    executions = sub.add_parser("executions", help="print or export an audit's executions")
+    executions.add_argument("--audit-id", required=True)
+    executions.add_argument("--csv", type=Path, help="write CSV here instead of printing")
+    return parser
+
+
+def _audit(args) -> int:
+    from beacon_pipelines.audit_plan import AuditIdError
+    from beacon_pipelines.audit_runner import AuditInputError, AuditOptions, run_audit
+    from beacon_pipelines.store import AuditConflictError, StoreError
+
+    options = AuditOptions(
+        catalog_path=args.catalog,
+        models=args.models,
+        regions=args.regions,
+        questions=args.questions,
+        backend=args.backend,
+        sim_config=args.sim_config,
+        audit_id=args.audit_id,
+        out_dir=args.out,
+    )
+    try:
+        outcome = run_audit(options, progress=lambda line: print(line, flush=True))
+    except (AuditInputError, AuditIdError, AuditConflictError, ConfigFileError, StoreError) as exc:
+        print(f"beacon audit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not outcome.succeeded:
+        if outcome.failed_partitions:
+            print(
+                f"beacon audit: partitions failed: {', '.join(outcome.failed_partitions)} "
+                f"(logs in {outcome.log_dir}); re-run with --audit-id {outcome.audit_id} to "
+                "resume",
+                file=sys.stderr,
+            )
+        if outcome.missing:
+            listed = ", ".join(f"({m}, {r}, {q})" for m, r, q, _ in outcome.missing[:10])
+            more = len(outcome.missing) - 10
+            print(
+                f"beacon audit: {len(outcome.missing)} executions missing: {listed}"
+                + (f" and {more} more" if more > 0 else ""),
+                file=sys.stderr,
+            )
+        print(
+            "beacon audit: no analysis: the audit is incomplete or its analysis failed",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"report: {outcome.report_path}")
+    return EXIT_OK
+
+
+def _executions(args) -> int:
+    import os
+
+    from beacon_pipelines.instance_home import ensure_dagster_home
+    from beacon_pipelines.report.exports import executions_for_export
+    from beacon_pipelines.store import ExecutionStore, default_store_url
+
+    home = ensure_dagster_home()
+    store = ExecutionStore(os.environ.get("BEACON_STORE_URL") or default_store_url(home))
+    if store.get_audit(args.audit_id) is None:
+        print(
+            f"beacon executions: error: no audit {args.audit_id!r} in {store.display_url}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    frame = executions_for_export(store.executions_frame(args.audit_id))
+    if args.csv:
+        frame.to_csv(args.csv, index=False)
+        print(f"{len(frame)} executions written to {args.csv}")
+    else:
+        print(frame.drop(columns=["response"]).to_string(index=False))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"audit": _audit, "executions": _executions}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The one Definitions object: assets, resources, jobs. Built from the catalog, so a catalog
+with other models or regions gives other partitions."""
+
+import os
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    define_asset_job,
+    in_process_executor,
+)
+
+from beacon_pipelines.assets.analysis import build_analysis_asset
+from beacon_pipelines.assets.inference import build_inference_asset
+from beacon_pipelines.assets.report import build_report_asset
+from beacon_pipelines.catalog import Catalog, load_catalog
+from beacon_pipelines.resources import ExecutionStoreResource, InferenceBackendResource
+
+INFERENCE_JOB = "audit_inference"
+ANALYSIS_JOB = "audit_analysis"
+STORE_URL_ENV = "BEACON_STORE_URL"
+
+
+def build_definitions(catalog: Catalog) -> Definitions:
+    inference = build_inference_asset(catalog)
+    analysis = build_analysis_asset(catalog, inference)
+    report = build_report_asset(catalog, analysis)
+    store = (
+        ExecutionStoreResource(url=EnvVar(STORE_URL_ENV))
+        if os.environ.get(STORE_URL_ENV)
+        else ExecutionStoreResource()
+    )
+    return Definitions(
+        assets=[inference, analysis, report],
+        jobs=[
+            define_asset_job(
+                INFERENCE_JOB,
+                selection=AssetSelection.assets(inference),
+                partitions_def=inference.partitions_def,
+                description="One (model, region) partition of an audit.",
+            ),
+            define_asset_job(
+                ANALYSIS_JOB,
+                selection=AssetSelection.assets(analysis, report),
+                description="Analyse a complete audit and write its report.",
+            ),
+        ],
+        resources={"store": store, "backend": InferenceBackendResource()},
+        # In-process: a run worker per step costs 1-2 s each here, and steps are I/O bound.
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(load_catalog())

@@ -1,0 +1,168 @@
+"""Run one partition of an audit: ask the backend what is still pending, persist every answer.
+
+Pure domain code: the Dagster asset hands it a store, a backend and the partition, and turns
+the outcome into metadata and a success or a (retryable or permanent) failure.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from beacon_pipelines.audit_plan import AuditPlan, ExecutionKey
+from beacon_pipelines.backends.base import (
+    BackendError,
+    GenerationParams,
+    InferenceBackend,
+    InferenceRequest,
+    InferenceResult,
+)
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.store import ExecutionStore
+
+
+def failover_region(requested: str, retry_number: int, order: Sequence[str]) -> str:
+    """The region a retry is sent to: the next one after the requested region in `order`.
+
+    Retry 0 (the first attempt) goes to the requested region itself; each retry moves one
+    step along the failover order, wrapping around.
+    """
+    if requested not in order:
+        return requested
+    start = order.index(requested)
+    return order[(start + retry_number) % len(order)]
+
+
+@dataclass
+class PartitionOutcome:
+    audit_id: str
+    model: str
+    region: str
+    target_region: str
+    planned: int
+    reused: int  # succeeded before this call: never sent again
+    results: list[InferenceResult] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(1 for r in self.results if r.ok)
+
+    @property
+    def failures(self) -> list[InferenceResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def complete(self) -> bool:
+        return self.reused + self.succeeded == self.planned
+
+    @property
+    def permanent_failures(self) -> list[InferenceResult]:
+        return [r for r in self.failures if r.error_kind is not None and not r.error_kind.retryable]
+
+    def latency_summary(self) -> dict[str, float]:
+        latencies = sorted(r.latency_s for r in self.results if r.ok)
+        if not latencies:
+            return {}
+        p95_index = max(0, round(0.95 * len(latencies)) - 1)
+        return {
+            "latency_p50_s": statistics.median(latencies),
+            "latency_p95_s": latencies[p95_index],
+            "latency_max_s": latencies[-1],
+        }
+
+    def served_regions(self) -> dict[str, int]:
+        return dict(Counter(r.served_region for r in self.results if r.ok and r.served_region))
+
+    def error_counts(self) -> dict[str, int]:
+        return dict(Counter(r.error_kind.value for r in self.failures if r.error_kind))
+
+
+def partition_requests(
+    catalog: Catalog,
+    plan: AuditPlan,
+    model: str,
+    region: str,
+    target_region: str,
+    attempts: dict[ExecutionKey, tuple[int, bool]],
+) -> tuple[list[InferenceRequest], int]:
+    """The requests still pending for (model, region), and how many already succeeded."""
+    model_def = catalog.model(model)
+    params = GenerationParams(
+        temperature=catalog.generation.temperature,
+        max_new_tokens=catalog.generation.max_new_tokens,
+    )
+    # The prompt is the requested region's even when served elsewhere: the answer is its answer.
+    system_prompt = catalog.system_prompt(region)
+    requests: list[InferenceRequest] = []
+    reused = 0
+    for question_id in plan.questions:
+        question = catalog.question(question_id)
+        for sample in range(plan.samples):
+            last_attempt, succeeded = attempts.get((model, region, question_id, sample), (0, False))
+            if succeeded:
+                reused += 1
+                continue
+            requests.append(
+                InferenceRequest(
+                    audit_id=plan.audit_id,
+                    model_id=model,
+                    hf_id=model_def.hf_id,
+                    question_id=question_id,
+                    question=question.text,
+                    system_prompt=system_prompt,
+                    params=params,
+                    requested_region=region,
+                    target_region=target_region,
+                    sample=sample,
+                    attempt=last_attempt + 1,
+                )
+            )
+    return requests, reused
+
+
+def run_partition(
+    store: ExecutionStore,
+    backend: InferenceBackend,
+    catalog: Catalog,
+    plan: AuditPlan,
+    model: str,
+    region: str,
+    target_region: str | None = None,
+    run_id: str | None = None,
+    on_result: Callable[[InferenceResult], None] | None = None,
+) -> PartitionOutcome:
+    target = target_region or region
+    attempts = store.attempts_so_far(plan.audit_id, model, region)
+    requests, reused = partition_requests(catalog, plan, model, region, target, attempts)
+    outcome = PartitionOutcome(
+        audit_id=plan.audit_id,
+        model=model,
+        region=region,
+        target_region=target,
+        planned=len(requests) + reused,
+        reused=reused,
+    )
+    if not requests:
+        return outcome
+    try:
+        for result in backend.generate(requests):
+            store.record(result, backend.name, run_id)
+            outcome.results.append(result)
+            if on_result is not None:
+                on_result(result)
+    except BackendError as exc:
+        # A failure of the whole call: every request not yet answered failed with it.
+        answered = {r.request.key for r in outcome.results}
+        now = time.time()
+        for request in requests:
+            if request.key in answered:
+                continue
+            result = InferenceResult.failure(
+                request, exc.kind, str(exc), started_at=now, finished_at=now
+            )
+            store.record(result, backend.name, run_id)
+            outcome.results.append(result)
+    return outcome

@@ -1,0 +1,1 @@
+"""What a researcher reads and shares: the HTML report and the CSV exports."""
