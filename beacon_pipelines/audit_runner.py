@@ -87,20 +87,23 @@ def run_audit(
 ) -> AuditOutcome:
     from beacon_pipelines.instance_home import ensure_dagster_home
 
-    home = ensure_dagster_home()
-    _prepare_instance()
+    # Everything the user typed is checked before anything is created or launched.
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
     catalog = load_catalog(catalog_path)
-    if catalog_path:
-        # Run workers and the definitions they load must see the same catalog.
-        os.environ[CATALOG_ENV_VAR] = str(catalog_path)
+    planned = plan_audit(options, catalog)
     if options.sim_config:
         from beacon_pipelines.backends.simulated import load_sim_config
 
-        load_sim_config(options.sim_config)  # fail now, not in nine run workers
+        load_sim_config(options.sim_config)
+    if catalog_path:
+        # Run workers and the definitions they load must see the same catalog.
+        os.environ[CATALOG_ENV_VAR] = str(catalog_path)
+
+    home = ensure_dagster_home()
+    _prepare_instance()
     store_url = options.store_url or os.environ.get("BEACON_STORE_URL") or default_store_url(home)
     store = ExecutionStore(store_url).create()
-    plan = store.register_audit(plan_audit(options, catalog))
+    plan = store.register_audit(planned)
     out_dir = Path(options.out_dir or Path("reports") / plan.audit_id).resolve()
     run_config = backend_run_config(options)
     log_dir = home / "logs" / plan.audit_id

@@ -37,7 +37,6 @@ def build_definitions(catalog: Catalog) -> Definitions:
             define_asset_job(
                 INFERENCE_JOB,
                 selection=AssetSelection.assets(inference),
-                partitions_def=inference.partitions_def,
                 description="One (model, region) partition of an audit.",
             ),
             define_asset_job(

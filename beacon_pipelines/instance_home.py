@@ -7,18 +7,22 @@ import os
 from pathlib import Path
 
 DEFAULT_HOME = ".dagster_home"
+# The project's instance settings (pools, queue, run monitoring), next to the package.
+PROJECT_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
 
-def ensure_dagster_home(project_dir: Path | None = None) -> Path:
+def ensure_dagster_home() -> Path:
     home = os.environ.get("DAGSTER_HOME")
-    if home:
-        path = Path(home).resolve()
-    else:
-        path = (project_dir or Path.cwd()).resolve() / DEFAULT_HOME
-        os.environ["DAGSTER_HOME"] = str(path)
+    path = Path(home).resolve() if home else Path.cwd().resolve() / DEFAULT_HOME
+    os.environ["DAGSTER_HOME"] = str(path)
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
-    project_config = (project_dir or Path.cwd()).resolve() / "dagster.yaml"
-    if not config.exists() and project_config.exists() and project_config != config:
-        config.symlink_to(project_config)
+    if not config.exists() and not config.is_symlink():
+        source = Path.cwd() / "dagster.yaml"
+        source = source if source.exists() else PROJECT_INSTANCE_CONFIG
+        if source.exists():
+            config.symlink_to(source.resolve())
+        else:
+            # Installed without the project folder: Dagster's defaults, said explicitly.
+            config.write_text("# Dagster defaults; see the Beacon README for pools.\n{}\n")
     return path
