@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from beacon_pipelines.audit_plan import AuditPlan, check_audit_id, missing_keys, new_audit_id
+from beacon_pipelines.backend_settings import BackendSettings
 from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
 from beacon_pipelines.store import ExecutionStore, default_store_url
 
@@ -35,6 +36,7 @@ class AuditOptions:
     audit_id: str | None = None
     out_dir: Path | None = None
     store_url: str | None = None
+    backend_settings: BackendSettings = field(default_factory=BackendSettings)
 
 
 @dataclass
@@ -79,6 +81,7 @@ def backend_run_config(options: AuditOptions) -> dict:
     backend = {"kind": options.backend}
     if options.sim_config:
         backend["sim_config"] = str(Path(options.sim_config).resolve())
+    backend.update(options.backend_settings.resource_config(options.backend))
     return {"resources": {"backend": {"config": backend}}}
 
 
@@ -95,6 +98,9 @@ def run_audit(
         from beacon_pipelines.backends.simulated import load_sim_config
 
         load_sim_config(options.sim_config)
+    # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
+    # Every catalog region, since a failover retry may go to any of them.
+    options.backend_settings.preflight(options.backend, planned.models, catalog.region_ids)
     if catalog_path:
         # Run workers and the definitions they load must see the same catalog.
         os.environ[CATALOG_ENV_VAR] = str(catalog_path)

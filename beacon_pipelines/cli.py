@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     audit = sub.add_parser("audit", help="run a whole audit through the Dagster instance")
-    audit.add_argument("--backend", default="simulated", choices=["simulated"])
+    audit.add_argument("--backend", default="simulated", choices=["simulated", "modal", "openai"])
     audit.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
     audit.add_argument("--models", type=_csv_list, help="comma-separated model ids")
     audit.add_argument("--regions", type=_csv_list, help="comma-separated region ids")
@@ -33,6 +33,25 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--sim-config", type=Path, help="simulated backend config YAML")
     audit.add_argument("--audit-id", help="reuse an id to resume an audit (default: a new id)")
     audit.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
+    audit.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (and, for modal, a cost estimate); start nothing, write nothing",
+    )
+    _add_backend_arguments(audit)
+
+    modal = sub.add_parser("modal", help="the Modal deployment")
+    modal_sub = modal.add_subparsers(dest="modal_command", required=True)
+    deploy = modal_sub.add_parser(
+        "deploy", help="deploy beacon_pipelines/modal_app.py (runs `modal deploy`)"
+    )
+    deploy.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
+    deploy.add_argument("--app", help="Modal app name (default: beacon-inference)")
+    deploy.add_argument(
+        "--hf-secret",
+        help="Modal secret holding HF_TOKEN (default: huggingface-secret; '' for none)",
+    )
+    deploy.add_argument("--env", help="Modal environment (default: your profile's)")
 
     executions = sub.add_parser("executions", help="print or export an audit's executions")
     executions.add_argument("--audit-id", required=True)
@@ -40,11 +59,70 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_backend_arguments(audit: argparse.ArgumentParser) -> None:
+    modal = audit.add_argument_group("--backend modal")
+    modal.add_argument("--modal-app", help="deployed Modal app name (default: beacon-inference)")
+    modal.add_argument("--modal-env", help="Modal environment (default: your profile's)")
+    openai = audit.add_argument_group("--backend openai")
+    openai.add_argument("--openai-base-url", help="e.g. http://127.0.0.1:11434/v1 (Ollama)")
+    openai.add_argument(
+        "--openai-model-map",
+        type=_model_map,
+        default={},
+        help="catalog id=served name,... e.g. llama3.2-1b=llama3.2:1b (default: the catalog id)",
+    )
+    openai.add_argument(
+        "--openai-api-key-env",
+        metavar="NAME",
+        help="environment variable holding the API key (the key itself is never a flag)",
+    )
+    openai.add_argument(
+        "--openai-concurrency", type=_positive_int, default=4, help="requests in flight (4)"
+    )
+
+
+def _model_map(value: str) -> dict[str, str]:
+    from beacon_pipelines.backends.openai_compatible import parse_model_map
+
+    try:
+        return parse_model_map(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def _backend_settings(args):
+    from beacon_pipelines.backend_settings import BackendSettings
+    from beacon_pipelines.backends.modal_deployment import DEFAULT_APP_NAME
+
+    return BackendSettings(
+        modal_app_name=args.modal_app or DEFAULT_APP_NAME,
+        modal_environment=args.modal_env,
+        openai_base_url=args.openai_base_url,
+        openai_model_map=args.openai_model_map,
+        openai_api_key_env=args.openai_api_key_env,
+        openai_concurrency=args.openai_concurrency,
+    )
+
+
 def _audit(args) -> int:
     from beacon_pipelines.audit_plan import AuditIdError
     from beacon_pipelines.audit_runner import AuditInputError, AuditOptions, run_audit
+    from beacon_pipelines.backends.base import BackendError
     from beacon_pipelines.store import AuditConflictError, StoreError
 
+    if args.backend == "openai" and not args.openai_base_url:
+        print("beacon audit: error: --backend openai needs --openai-base-url", file=sys.stderr)
+        return EXIT_USAGE
     options = AuditOptions(
         catalog_path=args.catalog,
         models=args.models,
@@ -54,10 +132,24 @@ def _audit(args) -> int:
         sim_config=args.sim_config,
         audit_id=args.audit_id,
         out_dir=args.out,
+        backend_settings=_backend_settings(args),
+    )
+    errors = (
+        AuditInputError,
+        AuditIdError,
+        AuditConflictError,
+        ConfigFileError,
+        StoreError,
+        BackendError,
     )
     try:
+        if args.dry_run:
+            from beacon_pipelines.dry_run import dry_run_report
+
+            print(dry_run_report(options))
+            return EXIT_OK
         outcome = run_audit(options, progress=lambda line: print(line, flush=True))
-    except (AuditInputError, AuditIdError, AuditConflictError, ConfigFileError, StoreError) as exc:
+    except errors as exc:
         print(f"beacon audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not outcome.succeeded:
@@ -109,9 +201,15 @@ def _executions(args) -> int:
     return EXIT_OK
 
 
+def _modal(args) -> int:
+    from beacon_pipelines.modal_deploy import deploy
+
+    return deploy(catalog=args.catalog, app_name=args.app, hf_secret=args.hf_secret, env=args.env)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"audit": _audit, "executions": _executions}
+    handlers = {"audit": _audit, "executions": _executions, "modal": _modal}
     return handlers[args.command](args)
 
 

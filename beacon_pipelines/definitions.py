@@ -15,7 +15,7 @@ from beacon_pipelines.assets.analysis import build_analysis_asset
 from beacon_pipelines.assets.inference import build_inference_asset
 from beacon_pipelines.assets.report import build_report_asset
 from beacon_pipelines.catalog import Catalog, load_catalog
-from beacon_pipelines.resources import ExecutionStoreResource, InferenceBackendResource
+from beacon_pipelines.resources import ExecutionStoreResource, backend_resource_from_environment
 
 INFERENCE_JOB = "audit_inference"
 ANALYSIS_JOB = "audit_analysis"
@@ -45,7 +45,7 @@ def build_definitions(catalog: Catalog) -> Definitions:
                 description="Analyse a complete audit and write its report.",
             ),
         ],
-        resources={"store": store, "backend": InferenceBackendResource()},
+        resources={"store": store, "backend": backend_resource_from_environment()},
         # In-process: a run worker per step costs 1-2 s each here, and steps are I/O bound.
         executor=in_process_executor,
     )
