@@ -164,6 +164,7 @@ class BeaconModelServer:
         self.llm = LLM(
             model=hf_id,
             revision=self.revision,
+            tokenizer_revision=self.revision,
             dtype=self.dtype,
             max_model_len=MAX_MODEL_LEN,
             gpu_memory_utilization=0.90,

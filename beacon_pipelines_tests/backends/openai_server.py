@@ -38,7 +38,11 @@ def completion(payload: dict) -> bytes:
             "object": "chat.completion",
             "model": payload["model"],
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
             ],
             "usage": {"prompt_tokens": 11, "completion_tokens": len(text.split())},
         }

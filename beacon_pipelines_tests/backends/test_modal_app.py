@@ -100,7 +100,9 @@ def test_declared_gpu_regions_timeouts_and_limits_match_the_catalog():
         assert declared["max_containers"] == MAX_CONTAINERS_PER_CLASS
         # The class Modal registers is the module global of that name, as the container needs.
         assert isinstance(getattr(modal_app, name), modal.Cls)
-    entry = next(e for e in modal_app.SPEC["classes"] if e["class_name"] == "Beacon_mistral_7b_ASIA")
+    entry = next(
+        e for e in modal_app.SPEC["classes"] if e["class_name"] == "Beacon_mistral_7b_ASIA"
+    )
     assert entry["hf_id"] == "mistralai/Mistral-7B-Instruct-v0.3"
     assert modal_app.DECLARED["Beacon_mistral_7b_ASIA"]["gpu"] == ["A10G", "L4"]
     assert modal_app.DECLARED["Beacon_llama3_2_1b_US"]["gpu"] == ["T4", "L4"]

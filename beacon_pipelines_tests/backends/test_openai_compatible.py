@@ -112,9 +112,7 @@ def test_400_is_permanent_and_not_retried(server):
     assert sleeps == [] and len(server.chat_requests()) == 1
 
 
-@pytest.mark.parametrize(
-    ("status", "kind"), [(401, ErrorKind.AUTH), (404, ErrorKind.NOT_FOUND)]
-)
+@pytest.mark.parametrize(("status", "kind"), [(401, ErrorKind.AUTH), (404, ErrorKind.NOT_FOUND)])
 def test_other_4xx_are_permanent(server, status, kind):
     server.script.append(Scripted(status, b"{}"))
     backend, _ = backend_for(server)
