@@ -1,4 +1,4 @@
-"""`beacon audit --backend ...` options, `--dry-run` with its cost estimate, `beacon modal deploy`."""
+"""`beacon audit --backend ...`, `--dry-run` and its cost estimate, `beacon modal deploy`."""
 
 from __future__ import annotations
 
