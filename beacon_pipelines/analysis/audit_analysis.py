@@ -3,7 +3,7 @@ much each question's answers differ between regions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -21,6 +21,12 @@ class AuditAnalysis:
     rates: pd.DataFrame  # one row per (model, region)
     questions: pd.DataFrame  # one row per (model, question): classes and similarity by region
     summary: dict
+    # One row per (model, question_id, region_a, region_b): how alike two regions' answers are.
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Plain-language key findings, most important first.
+    findings: list[str] = field(default_factory=list)
+    # What changed since the previous audit of the same catalog (empty when there is none).
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -59,8 +65,10 @@ def rates_by_model_region(answers: pd.DataFrame) -> pd.DataFrame:
     return rates
 
 
-def question_divergence(answers: pd.DataFrame, categories: dict[str, str]) -> pd.DataFrame:
-    rows = []
+def question_divergence(
+    answers: pd.DataFrame, categories: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, pair_rows = [], []
     for (model, question_id), group in answers.groupby(["model", "question_id"], sort=True):
         # With several samples, compare the first sample of each region: like with like.
         first = group.sort_values("sample").groupby("region", sort=False).head(1)
@@ -68,6 +76,16 @@ def question_divergence(answers: pd.DataFrame, categories: dict[str, str]) -> pd
         classes = dict(zip(first["region"], first["response_class"], strict=True))
         pairs = pairwise_jaccard(texts)
         min_pair = min(pairs, key=pairs.get) if pairs else None
+        pair_rows.extend(
+            {
+                "model": model,
+                "question_id": question_id,
+                "region_a": a,
+                "region_b": b,
+                "jaccard": value,
+            }
+            for (a, b), value in pairs.items()
+        )
         rows.append(
             {
                 "model": model,
@@ -83,7 +101,8 @@ def question_divergence(answers: pd.DataFrame, categories: dict[str, str]) -> pd
                 "least_similar_pair": "-".join(min_pair) if min_pair else "",
             }
         )
-    return pd.DataFrame(rows)
+    pair_columns = ["model", "question_id", "region_a", "region_b", "jaccard"]
+    return pd.DataFrame(rows), pd.DataFrame(pair_rows, columns=pair_columns)
 
 
 def analyze_audit(
@@ -91,7 +110,7 @@ def analyze_audit(
 ) -> AuditAnalysis:
     answers = classify_answers(executions)
     rates = rates_by_model_region(answers)
-    questions = question_divergence(answers, categories)
+    questions, pairs = question_divergence(answers, categories)
     class_counts = answers["response_class"].value_counts().to_dict()
     summary = {
         "executions": int(len(answers)),
@@ -107,5 +126,10 @@ def analyze_audit(
         "failed_over": int(answers["failed_over"].sum()),
     }
     return AuditAnalysis(
-        audit_id=audit_id, answers=answers, rates=rates, questions=questions, summary=summary
+        audit_id=audit_id,
+        answers=answers,
+        rates=rates,
+        questions=questions,
+        summary=summary,
+        pairs=pairs,
     )
