@@ -67,6 +67,8 @@ class Model(_Strict):
     id: str
     hf_id: NonEmptyStr
     gpu: tuple[str, ...] = Field(min_length=1)
+    # Where the model's developer is based: the report diffs other regions' answers against it.
+    home_region: str | None = None
 
     _id = field_validator("id")(_check_id)
 
@@ -124,6 +126,12 @@ class Catalog(_Strict):
         _unique(self.regions, "region")
         _unique(self.models, "model")
         _unique(self.questions, "question")
+        for model in self.models:
+            if model.home_region is not None and model.home_region not in self.region_ids:
+                raise ValueError(
+                    f"model {model.id!r}: home_region {model.home_region!r} is not a region "
+                    f"of the catalog ({', '.join(self.region_ids)})"
+                )
         return self
 
     # -- lookups -----------------------------------------------------------------------------
@@ -156,7 +164,8 @@ class Catalog(_Strict):
 
     def sha256(self) -> str:
         """Content hash: two catalogs that ask the same things hash the same."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        # exclude_none: an optional field left out does not change the hash of older catalogs.
+        canonical = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
