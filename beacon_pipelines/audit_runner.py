@@ -18,6 +18,9 @@ from pathlib import Path
 from beacon_pipelines.audit_plan import AuditPlan, check_audit_id, missing_keys, new_audit_id
 from beacon_pipelines.backend_settings import BackendSettings
 from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
+from beacon_pipelines.instance_errors import explain as explain_instance_error
+from beacon_pipelines.instance_errors import instance_errors
+from beacon_pipelines.output_folder import check_output_folder
 from beacon_pipelines.store import ExecutionStore, default_store_url
 
 
@@ -105,12 +108,18 @@ def run_audit(
         # Run workers and the definitions they load must see the same catalog.
         os.environ[CATALOG_ENV_VAR] = str(catalog_path)
 
+    out_dir = check_output_folder(Path(options.out_dir or Path("reports") / planned.audit_id))
+    # An explicit store is reached before the instance is touched: a wrong URL writes nothing.
+    store_url = options.store_url or os.environ.get("BEACON_STORE_URL")
+    store = ExecutionStore(store_url).create() if store_url else None
+
     home = ensure_dagster_home()
-    _prepare_instance()
-    store_url = options.store_url or os.environ.get("BEACON_STORE_URL") or default_store_url(home)
-    store = ExecutionStore(store_url).create()
+    try:
+        _prepare_instance()
+    except instance_errors() as exc:
+        raise explain_instance_error(exc, home) from None
+    store = store or ExecutionStore(default_store_url(home)).create()
     plan = store.register_audit(planned)
-    out_dir = Path(options.out_dir or Path("reports") / plan.audit_id).resolve()
     run_config = backend_run_config(options)
     log_dir = home / "logs" / plan.audit_id
     log_dir.mkdir(parents=True, exist_ok=True)

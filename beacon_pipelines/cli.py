@@ -118,6 +118,8 @@ def _audit(args) -> int:
     from beacon_pipelines.audit_plan import AuditIdError
     from beacon_pipelines.audit_runner import AuditInputError, AuditOptions, run_audit
     from beacon_pipelines.backends.base import BackendError
+    from beacon_pipelines.instance_errors import InstanceUnavailableError
+    from beacon_pipelines.output_folder import OutputFolderError
     from beacon_pipelines.store import AuditConflictError, StoreError
 
     if args.backend == "openai" and not args.openai_base_url:
@@ -141,6 +143,8 @@ def _audit(args) -> int:
         ConfigFileError,
         StoreError,
         BackendError,
+        InstanceUnavailableError,
+        OutputFolderError,
     )
     try:
         if args.dry_run:
@@ -182,19 +186,30 @@ def _executions(args) -> int:
 
     from beacon_pipelines.instance_home import ensure_dagster_home
     from beacon_pipelines.report.exports import executions_for_export
-    from beacon_pipelines.store import ExecutionStore, default_store_url
+    from beacon_pipelines.store import ExecutionStore, StoreError, default_store_url
 
     home = ensure_dagster_home()
-    store = ExecutionStore(os.environ.get("BEACON_STORE_URL") or default_store_url(home))
-    if store.get_audit(args.audit_id) is None:
+    try:
+        store = ExecutionStore(os.environ.get("BEACON_STORE_URL") or default_store_url(home))
+        plan = store.get_audit(args.audit_id)
+        frame = None if plan is None else store.executions_frame(args.audit_id)
+    except StoreError as exc:
+        print(f"beacon executions: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if plan is None:
         print(
             f"beacon executions: error: no audit {args.audit_id!r} in {store.display_url}",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    frame = executions_for_export(store.executions_frame(args.audit_id))
+    frame = executions_for_export(frame)
     if args.csv:
-        frame.to_csv(args.csv, index=False)
+        try:
+            frame.to_csv(args.csv, index=False)
+        except OSError as exc:
+            print(f"beacon executions: error: cannot write {args.csv}: {exc.strerror}",
+                  file=sys.stderr)
+            return EXIT_USAGE
         print(f"{len(frame)} executions written to {args.csv}")
     else:
         print(frame.drop(columns=["response"]).to_string(index=False))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from beacon_pipelines.audit_plan import AuditPlan, ExecutionKey
 from beacon_pipelines.backends.base import InferenceResult
@@ -131,18 +131,61 @@ def _safe_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+def _one_line(exc: BaseException) -> str:
+    """The driver's message on one line (psycopg2's span several), without the SQL."""
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    """A dropped connection or a server going away (restart, pg_terminate_backend, failover),
+    or SQLite busy: worth retrying. Constraint violations and bad SQL are not."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError)
+
+
+# Key of the Postgres advisory lock that serializes table creation across processes.
+_CREATE_LOCK_KEY = 0x6265_6163_6F6E  # "beacon"
+
+
 class ExecutionStore:
-    def __init__(self, url: str):
-        kwargs: dict = {"future": True}
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """`retry_s`: how long an operation keeps retrying a dropped connection before it fails
+    with a StoreError (a database restart or failover takes seconds)."""
+
+    def __init__(self, url: str, retry_s: float = 30.0):
+        self.retry_s = retry_s
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
+            # The URL may hold a password: never echo it.
+            raise StoreError(
+                "the execution store URL (BEACON_STORE_URL) is not a SQLAlchemy URL; expected "
+                "e.g. postgresql+psycopg2://user:password@host:5432/db or sqlite:///path.db"
+            ) from None
+        kwargs: dict = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                try:
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"cannot create the folder of the execution store {parsed.database}: "
+                        f"{exc.strerror}"
+                    ) from None
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs["pool_pre_ping"] = True  # survive a restarted database server
-        self.engine = sa.create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
+            kwargs["pool_pre_ping"] = True  # a connection the server dropped is replaced
+            if parsed.get_driver_name() == "psycopg2":
+                # An unreachable host fails in seconds, not at the TCP timeout.
+                kwargs["connect_args"] = {"connect_timeout": 10}
+        safe = parsed.render_as_string(hide_password=True)
+        try:
+            self.engine = sa.create_engine(parsed, **kwargs)
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"cannot use the execution store at {safe}: {_one_line(exc)}"
+                + ("; use postgresql+psycopg2://..." if "psycopg" in str(exc) else "")
+            ) from None
+        if parsed.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._created = False
 
@@ -151,25 +194,53 @@ class ExecutionStore:
         return _safe_url(self.engine)
 
     def create(self) -> ExecutionStore:
-        """Create the tables if missing; safe when several processes start at once."""
+        """Create the tables if missing; safe when many processes start at once.
+
+        On Postgres an advisory lock serializes the check-and-create (DDL is transactional
+        there, so the lock is held until the tables are committed). SQLite has no such lock:
+        a process that loses the race sees "already exists" and checks again. An unreachable
+        database fails at once, with one line naming it.
+        """
         if self._created:
             return self
-        for _ in range(3):
+        attempts = 5
+        for attempt in range(1, attempts + 1):
             try:
-                metadata.create_all(self.engine, checkfirst=True)
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": _CREATE_LOCK_KEY},
+                        )
+                    metadata.create_all(conn, checkfirst=True)
                 break
-            except (IntegrityError, ProgrammingError):
-                # Another process created the same table between our check and our CREATE.
-                time.sleep(0.2)
-            except OperationalError as exc:
-                if "already exists" in str(exc):
-                    time.sleep(0.2)
-                    continue
-                raise StoreError(
-                    f"cannot use the execution store at {self.display_url}: {exc.orig}"
-                ) from None
+            except (IntegrityError, ProgrammingError, OperationalError) as exc:
+                lost_race = "already exists" in str(exc) or isinstance(exc, IntegrityError)
+                if not lost_race or attempt == attempts:
+                    raise StoreError(
+                        f"cannot use the execution store at {self.display_url}: {_one_line(exc)}"
+                    ) from None
+                time.sleep(0.2 * attempt)
         self._created = True
         return self
+
+    def _retrying(self, what: str, operation):
+        """Run `operation` (which opens its own connection), retrying a dropped connection
+        with backoff for up to `retry_s`; then fail with a StoreError naming what failed."""
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.1
+        while True:
+            try:
+                return operation()
+            except DBAPIError as exc:
+                if not _is_transient(exc) or time.monotonic() + delay > deadline:
+                    if isinstance(exc, IntegrityError):
+                        raise
+                    raise StoreError(
+                        f"execution store at {self.display_url}: {what} failed: {_one_line(exc)}"
+                    ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     # -- audits ------------------------------------------------------------------------------
 
@@ -188,11 +259,15 @@ class ExecutionStore:
                 "questions": json.dumps(list(plan.questions)),
                 "samples": plan.samples,
             }
-            try:
+
+            def insert() -> None:
                 with self.engine.begin() as conn:
                     conn.execute(audits.insert().values(**row))
+
+            try:
+                self._retrying(f"registering audit {plan.audit_id!r}", insert)
             except IntegrityError:
-                pass  # registered concurrently by another partition of the same audit
+                pass  # registered concurrently (or by our own lost-ack retry): compare below
             existing = self.get_audit(plan.audit_id)
         assert existing is not None
         if not existing.same_plan(plan):
@@ -206,20 +281,32 @@ class ExecutionStore:
 
     def get_audit(self, audit_id: str) -> AuditPlan | None:
         self.create()
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(audits).where(audits.c.audit_id == audit_id)).first()
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(sa.select(audits).where(audits.c.audit_id == audit_id)).first()
+
+        row = self._retrying(f"reading audit {audit_id!r}", read)
         return None if row is None else _plan_from_row(row)
 
     def list_audits(self) -> list[AuditPlan]:
         self.create()
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(audits).order_by(audits.c.created_at)).all()
-        return [_plan_from_row(r) for r in rows]
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(sa.select(audits).order_by(audits.c.created_at)).all()
+
+        return [_plan_from_row(r) for r in self._retrying("listing audits", read)]
 
     # -- executions --------------------------------------------------------------------------
 
     def record(self, result: InferenceResult, backend: str, run_id: str | None = None) -> None:
-        """Persist one attempt now, in its own transaction, so a crash loses nothing before it."""
+        """Persist one attempt now, in its own transaction, so a crash loses nothing before it.
+
+        A dropped connection is retried (see `retry_s`). If the drop hid whether the commit
+        happened, the retry finds the row it wrote and stops: an attempt is written once, and
+        a write that cannot be made raises StoreError rather than vanish."""
+        self.create()
         req = result.request
         row = {
             "audit_id": req.audit_id,
@@ -244,8 +331,21 @@ class ExecutionStore:
             "completion_tokens": result.completion_tokens,
             "run_id": run_id,
         }
-        with self.engine.begin() as conn:
-            conn.execute(executions.insert().values(**row))
+        tries = 0
+
+        def write() -> None:
+            nonlocal tries
+            tries += 1
+            with self.engine.begin() as conn:
+                if tries > 1 and _already_recorded(conn, row):
+                    return
+                conn.execute(executions.insert().values(**row))
+
+        self._retrying(
+            f"recording attempt {req.attempt} of ({req.model_id}, {req.requested_region}, "
+            f"{req.question_id}, sample {req.sample})",
+            write,
+        )
 
     def attempts_so_far(
         self, audit_id: str, model: str, region: str
@@ -265,8 +365,12 @@ class ExecutionStore:
             .where(c.audit_id == audit_id, c.model == model, c.region == region)
             .group_by(c.model, c.region, c.question_id, c.sample)
         )
-        with self.engine.connect() as conn:
-            return {(m, r, q, s): (a, bool(ok)) for m, r, q, s, a, ok in conn.execute(query)}
+
+        def read():
+            with self.engine.connect() as conn:
+                return {(m, r, q, s): (a, bool(ok)) for m, r, q, s, a, ok in conn.execute(query)}
+
+        return self._retrying(f"reading attempts of ({model}, {region})", read)
 
     def succeeded_keys(self, audit_id: str) -> set[ExecutionKey]:
         self.create()
@@ -274,8 +378,12 @@ class ExecutionStore:
         query = sa.select(c.model, c.region, c.question_id, c.sample).where(
             c.audit_id == audit_id, c.status == SUCCEEDED
         )
-        with self.engine.connect() as conn:
-            return {tuple(r) for r in conn.execute(query)}
+
+        def read():
+            with self.engine.connect() as conn:
+                return {tuple(r) for r in conn.execute(query)}
+
+        return self._retrying(f"reading succeeded executions of {audit_id!r}", read)
 
     def executions_frame(self, audit_id: str, succeeded_only: bool = False) -> pd.DataFrame:
         self.create()
@@ -285,12 +393,37 @@ class ExecutionStore:
         if succeeded_only:
             query = query.where(executions.c.status == SUCCEEDED)
         query = query.order_by(executions.c.id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).all()
+
+        rows = self._retrying(f"reading executions of {audit_id!r}", read)
         return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _already_recorded(conn, row: dict) -> bool:
+    """Whether this very attempt (same key, same outcome and times) is already a row."""
+    c = executions.c
+    found = conn.execute(
+        sa.select(c.status, c.started_at, c.finished_at, c.response_sha256).where(
+            c.audit_id == row["audit_id"],
+            c.model == row["model"],
+            c.region == row["region"],
+            c.question_id == row["question_id"],
+            c.sample == row["sample"],
+            c.attempt == row["attempt"],
+        )
+    ).first()
+    return found is not None and tuple(found) == (
+        row["status"],
+        row["started_at"],
+        row["finished_at"],
+        row["response_sha256"],
+    )
 
 
 def _plan_from_row(row) -> AuditPlan:
