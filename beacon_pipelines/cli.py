@@ -114,6 +114,26 @@ def _backend_settings(args):
     )
 
 
+# Options that only mean something to one backend: given with another, they would be ignored
+# silently (an audit on the wrong backend costs time or money), so they are refused.
+_BACKEND_ONLY_OPTIONS = {
+    "sim_config": ("--sim-config", "simulated", None),
+    "modal_app": ("--modal-app", "modal", None),
+    "modal_env": ("--modal-env", "modal", None),
+    "openai_base_url": ("--openai-base-url", "openai", None),
+    "openai_model_map": ("--openai-model-map", "openai", {}),
+    "openai_api_key_env": ("--openai-api-key-env", "openai", None),
+    "openai_concurrency": ("--openai-concurrency", "openai", 4),
+}
+
+
+def _conflicting_backend_option(args) -> str | None:
+    for dest, (flag, backend, default) in _BACKEND_ONLY_OPTIONS.items():
+        if args.backend != backend and getattr(args, dest) not in (None, default):
+            return f"{flag} is an option of --backend {backend}, not --backend {args.backend}"
+    return None
+
+
 def _audit(args) -> int:
     from beacon_pipelines.audit_plan import AuditIdError
     from beacon_pipelines.audit_runner import AuditInputError, AuditOptions, run_audit
@@ -124,6 +144,10 @@ def _audit(args) -> int:
 
     if args.backend == "openai" and not args.openai_base_url:
         print("beacon audit: error: --backend openai needs --openai-base-url", file=sys.stderr)
+        return EXIT_USAGE
+    conflict = _conflicting_backend_option(args)
+    if conflict:
+        print(f"beacon audit: error: {conflict}", file=sys.stderr)
         return EXIT_USAGE
     options = AuditOptions(
         catalog_path=args.catalog,
