@@ -12,6 +12,7 @@ from dagster import (
 )
 
 from beacon_pipelines.assets.analysis import build_analysis_asset
+from beacon_pipelines.assets.checks import build_audit_checks
 from beacon_pipelines.assets.inference import build_inference_asset
 from beacon_pipelines.assets.report import build_report_asset
 from beacon_pipelines.catalog import Catalog, load_catalog
@@ -33,6 +34,7 @@ def build_definitions(catalog: Catalog) -> Definitions:
     )
     return Definitions(
         assets=[inference, analysis, report],
+        asset_checks=build_audit_checks(catalog, analysis),
         jobs=[
             define_asset_job(
                 INFERENCE_JOB,

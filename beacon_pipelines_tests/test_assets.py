@@ -87,7 +87,13 @@ def test_complete_audit_is_analysed_with_lineage_and_report(setup):
     assert analysis.metadata["executions"].value == 18
     assert analysis.metadata["refusals"].value >= 1  # qwen refuses Tiananmen in ASIA
     out = setup[5] / "out"
-    assert {p.name for p in out.iterdir()} == {"report.html", "executions.csv", "analysis.csv"}
+    assert {p.name for p in out.iterdir()} == {
+        "report.html",
+        "executions.csv",
+        "executions.parquet",
+        "analysis.csv",
+        "analysis.parquet",
+    }
 
 
 def test_partitions_of_another_audit_do_not_complete_this_one(setup):

@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis, analyze_audit
+from beacon_pipelines.assets.analysis_metadata import analysis_metadata
 from beacon_pipelines.assets.audit_context import run_audit_id
 from beacon_pipelines.audit_plan import AuditPlan, missing_keys
 from beacon_pipelines.catalog import Catalog
@@ -99,6 +100,7 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 **{k: v for k, v in summary.items()},
                 "rates": MetadataValue.md(analysis.rates.to_markdown(index=False, floatfmt=".2f")),
                 "partitions_used": MetadataValue.json(lineage),
+                **analysis_metadata(analysis),  # Markdown summary and rates table (report)
             },
         )
 

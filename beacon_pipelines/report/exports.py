@@ -1,4 +1,5 @@
-"""Write an audit's files: all or nothing, so a failure never leaves a half-written report."""
+"""An audit's files: the exports (CSV and Parquet), written all or nothing, so a failure never
+leaves a half-written report."""
 
 from __future__ import annotations
 
@@ -10,20 +11,70 @@ from pathlib import Path
 
 import pandas as pd
 
+from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.report.safe_text import clean_text
 from beacon_pipelines.store import EXECUTION_COLUMNS
+
+# analysis.csv: one row per (model, question); these first, then any the analysis adds.
+ANALYSIS_COLUMNS = [
+    "model",
+    "question_id",
+    "category",
+    "classes",
+    "refusing_regions",
+    "censorship_split",
+    "mean_jaccard",
+    "min_jaccard",
+    "least_similar_pair",
+]
+_TEXT_COLUMNS = ("response", "error_message", "served_region", "error_type")
 
 
 class OutputDirError(OSError):
     pass
 
 
-def executions_for_export(executions: pd.DataFrame) -> pd.DataFrame:
-    frame = executions[EXECUTION_COLUMNS].copy()
-    for column in ("started_at", "finished_at"):
-        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).dt.strftime(
-            "%Y-%m-%dT%H:%M:%S.%fZ"
-        )
+def _utf8_safe(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Text a UTF-8 file can hold (lone surrogates become U+FFFD); missing stays missing."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = frame[column].map(
+                lambda v: clean_text(v) if isinstance(v, str | bytes) else v
+            )
     return frame
+
+
+def executions_for_export(executions: pd.DataFrame, iso_times: bool = True) -> pd.DataFrame:
+    """Every attempt, store columns in store order; times as ISO-8601 UTC text (CSV) or as
+    UTC timestamps (Parquet)."""
+    frame = _utf8_safe(executions[EXECUTION_COLUMNS].copy(), _TEXT_COLUMNS)
+    for column in ("started_at", "finished_at"):
+        times = pd.to_datetime(frame[column], unit="s", utc=True)
+        frame[column] = times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if iso_times else times
+    return frame
+
+
+def analysis_for_export(analysis: AuditAnalysis) -> pd.DataFrame:
+    questions = analysis.questions
+    known = [c for c in ANALYSIS_COLUMNS if c in questions.columns]
+    extra = [c for c in questions.columns if c not in ANALYSIS_COLUMNS]
+    frame = questions[known + extra].copy()
+    text = [c for c in frame.columns if frame[c].dtype == object]
+    return _utf8_safe(frame, text)
+
+
+def export_writers(
+    executions: pd.DataFrame, analysis: AuditAnalysis
+) -> dict[str, Callable[[Path], None]]:
+    csv_executions = executions_for_export(executions)
+    parquet_executions = executions_for_export(executions, iso_times=False)
+    table = analysis_for_export(analysis)
+    return {
+        "executions.csv": lambda p: csv_executions.to_csv(p, index=False),
+        "executions.parquet": lambda p: parquet_executions.to_parquet(p, index=False),
+        "analysis.csv": lambda p: table.to_csv(p, index=False),
+        "analysis.parquet": lambda p: table.to_parquet(p, index=False),
+    }
 
 
 def write_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> dict[str, Path]:
