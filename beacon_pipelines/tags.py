@@ -2,6 +2,8 @@
 
 AUDIT_ID_TAG = "beacon/audit_id"
 BACKFILL_TAG = "dagster/backfill"  # Dagster's own: every run of one backfill carries it
+# Who launched a run: "cli", "schedule", "completion_barrier"; the CLI analyses its own audits.
+LAUNCHED_BY_TAG = "beacon/launched_by"
 
 
 def audit_id_from_tags(tags: dict[str, str], run_id: str) -> str:
