@@ -21,6 +21,7 @@ from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
 from beacon_pipelines.instance_errors import explain as explain_instance_error
 from beacon_pipelines.instance_errors import instance_errors
 from beacon_pipelines.output_folder import check_output_folder
+from beacon_pipelines.progress import AuditProgress, ProgressLine
 from beacon_pipelines.store import ExecutionStore, default_store_url
 
 
@@ -184,7 +185,7 @@ def _start_worker(model, region, audit_id, run_config, log_path: Path) -> subpro
 
 def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
     total = len(plan.expected_keys())
-    last_line = ""
+    last_counts: tuple = ()
     failed: list[str] = []
     pending = dict(workers)
     while pending:
@@ -196,13 +197,12 @@ def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
                 del pending[key]
         done = len(workers) - len(pending)
         succeeded = len(store.succeeded_keys(plan.audit_id))
-        line = (
-            f"partitions {done}/{len(workers)} finished ({len(failed)} failed), "
-            f"executions {succeeded}/{total} succeeded"
+        status = AuditProgress(
+            time.monotonic() - started, done, len(workers), len(failed), succeeded, total
         )
-        if line != last_line:
-            progress(f"[{time.monotonic() - started:6.1f}s] {line}")
-            last_line = line
+        if status.counts != last_counts:
+            progress(ProgressLine(status))  # a str: plain callbacks print it as before
+            last_counts = status.counts
         if pending:
             time.sleep(poll_s)
     return sorted(failed)

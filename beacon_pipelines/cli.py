@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     executions = sub.add_parser("executions", help="print or export an audit's executions")
     executions.add_argument("--audit-id", required=True)
     executions.add_argument("--csv", type=Path, help="write CSV here instead of printing")
+
+    report = sub.add_parser("report", help="re-render an audit's report folder from the store")
+    report.add_argument("audit_id", metavar="AUDIT_ID")
+    report.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
+    report.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
     return parser
 
 
@@ -176,7 +181,11 @@ def _audit(args) -> int:
 
             print(dry_run_report(options))
             return EXIT_OK
-        outcome = run_audit(options, progress=lambda line: print(line, flush=True))
+        from beacon_pipelines.progress import LiveProgress
+
+        # A terminal gets one line redrawn in place; a pipe or log gets plain lines.
+        with LiveProgress(sys.stdout) as progress:
+            outcome = run_audit(options, progress=progress)
     except errors as exc:
         print(f"beacon audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -240,6 +249,30 @@ def _executions(args) -> int:
     return EXIT_OK
 
 
+def _report(args) -> int:
+    from beacon_pipelines.audit_plan import AuditIdError
+    from beacon_pipelines.report.exports import OutputDirError
+    from beacon_pipelines.report_command import (
+        IncompleteAuditError,
+        UnknownAuditError,
+        rerender_report,
+    )
+    from beacon_pipelines.store import StoreError
+
+    try:
+        done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog)
+    except (UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError) as exc:
+        print(f"beacon report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except IncompleteAuditError as exc:
+        print(f"beacon report: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for warning in done.warnings:
+        print(f"beacon report: warning: {warning}", file=sys.stderr)
+    print(f"report: {done.written['report.html']}")
+    return EXIT_OK
+
+
 def _modal(args) -> int:
     from beacon_pipelines.modal_deploy import deploy
 
@@ -248,7 +281,12 @@ def _modal(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"audit": _audit, "executions": _executions, "modal": _modal}
+    handlers = {
+        "audit": _audit,
+        "executions": _executions,
+        "modal": _modal,
+        "report": _report,
+    }
     return handlers[args.command](args)
 
 
