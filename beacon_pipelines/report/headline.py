@@ -63,9 +63,9 @@ def derived_findings(analysis: AuditAnalysis) -> list[str]:
         refusing = sorted(r for r, c in classes.items() if c in _REFUSING)
         answering = sorted(r for r, c in classes.items() if c == "substantive")
         if refusing and answering:
+            withheld = ", ".join(f"{r} ({classes[r].replace('_', ' ')})" for r in refusing)
             findings.append(
-                f"{model} withholds its answer to {question_id} in {', '.join(refusing)} "
-                f"({', '.join(classes[r].replace('_', ' ') for r in refusing)}) but answers it "
+                f"{model} withholds its answer to {question_id} in {withheld} but answers it "
                 f"in {', '.join(answering)}."
             )
     rates = analysis.rates

@@ -174,4 +174,6 @@ def bar_chart_svg(
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if float(value).is_integer() or abs(value) >= 10:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"

@@ -1,0 +1,52 @@
+"""executions.csv/.parquet and analysis.csv/.parquet: documented columns, written all or
+nothing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from beacon_pipelines.report.audit_report import REPORT_FILES, write_audit_report
+from beacon_pipelines.report.exports import ANALYSIS_COLUMNS
+from beacon_pipelines.store import EXECUTION_COLUMNS
+from beacon_pipelines_tests.report import audit_factory as af
+
+
+def test_exports_have_the_documented_columns(tmp_path):
+    rows = af.default_rows()
+    rows.append(af.row("llama3.2-1b", "US", "math_basic", None, attempt=0, status="failed",
+                       error_type="timeout", error_message="deadline"))
+    write_audit_report(af.inputs(rows), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(REPORT_FILES)
+
+    csv = pd.read_csv(tmp_path / "executions.csv")
+    assert list(csv.columns) == EXECUTION_COLUMNS and len(csv) == len(rows)
+    assert csv["started_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z").all()
+    parquet = pd.read_parquet(tmp_path / "executions.parquet")
+    assert list(parquet.columns) == EXECUTION_COLUMNS
+    assert str(parquet["started_at"].dt.tz) == "UTC"
+    assert parquet["started_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").tolist() == csv[
+        "started_at"
+    ].tolist()
+    assert parquet["simulated"].dtype == bool
+
+    analysis = pd.read_csv(tmp_path / "analysis.csv")
+    assert list(analysis.columns[: len(ANALYSIS_COLUMNS)]) == ANALYSIS_COLUMNS
+    assert len(analysis) == len(af.MODELS) * len(af.QUESTIONS)
+    split = analysis.set_index(["model", "question_id"]).loc[("qwen2.5-1.5b", "tiananmen_1989")]
+    assert split["refusing_regions"] == "ASIA" and bool(split["censorship_split"])
+    assert list(pd.read_parquet(tmp_path / "analysis.parquet").columns) == list(analysis.columns)
+
+
+def test_a_failed_write_leaves_the_previous_report_untouched(tmp_path, monkeypatch):
+    write_audit_report(af.inputs(), tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def broken(self, path, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    rows = af.default_rows({("llama3.2-1b", "US", "math_basic"): "Four."})
+    with pytest.raises(OSError, match="disk full"):
+        write_audit_report(af.inputs(rows), tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no staging left

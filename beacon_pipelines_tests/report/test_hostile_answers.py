@@ -1,0 +1,95 @@
+"""Model-written text is hostile until proven otherwise: it renders as text, stays bounded,
+and can never add a tag, an attribute or a script to the report."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from beacon_pipelines.report.audit_report import write_audit_report
+from beacon_pipelines.report.html import render_report
+from beacon_pipelines.report.safe_text import MAX_ANSWER_CHARS, bounded, clean_text
+from beacon_pipelines_tests.report import audit_factory as af
+from beacon_pipelines_tests.report.page_tags import REPORT_TAGS, PageTags
+
+SCRIPT = '<script>document.title = "BEACON" + "_XSS_" + "RAN"</script>'
+IMG = "<img src=x onerror=\"document.body.setAttribute('data-x', 'BEACON'+'_XSS_'+'RAN')\">"
+BREAKOUT = (
+    "</div></td></table></section>\"'><svg onload=alert(1)><a href=\"javascript:alert(1)\">"
+    "click</a><iframe src=//evil.example></iframe><style>body{display:none}</style>"
+)
+HUGE = "A" * 5_000_000 + SCRIPT  # the script sits past the cut, too
+SURROGATES = "caf\udce9 \ud800 then <b>bold</b> text"  # bytes decoded with surrogateescape
+
+
+def hostile_rows() -> list[dict]:
+    rows = af.default_rows(
+        {
+            ("llama3.2-1b", "US", "tiananmen_1989"): SCRIPT,
+            ("llama3.2-1b", "EU", "tiananmen_1989"): IMG,
+            ("llama3.2-1b", "ASIA", "tiananmen_1989"): BREAKOUT,
+            ("qwen2.5-1.5b", "US", "tiananmen_1989"): HUGE,
+            ("qwen2.5-1.5b", "EU", "tiananmen_1989"): SURROGATES,
+        }
+    )
+    for r in rows:
+        if (r["model"], r["region"], r["question_id"]) == ("qwen2.5-1.5b", "EU", "math_basic"):
+            # A served region and error text from the backend are untrusted too.
+            r.update(served_region="<b onmouseover=alert(1)>US", response="")
+            r.update(error_type="<i>malformed</i>", error_message=SCRIPT)
+    return rows
+
+
+def hostile_page() -> str:
+    return render_report(af.inputs(hostile_rows()))
+
+
+def test_no_answer_adds_a_tag_an_event_handler_or_a_link():
+    page = PageTags(hostile_page())
+    assert page.tag_names <= REPORT_TAGS, page.tag_names - REPORT_TAGS
+    assert not any(name.startswith("on") for name in page.attribute_names)
+    assert "src" not in page.attribute_names
+    hrefs = {attrs["href"] for tag, attrs in page.tags if "href" in attrs}
+    assert all(h.startswith("#") for h in hrefs), hrefs
+    assert len([t for t, _ in page.tags if t == "style"]) == 1  # ours, in the head
+
+
+def test_hostile_answers_are_shown_as_the_text_they_are():
+    page = hostile_page()
+    assert "&lt;script&gt;document.title" in page
+    text = PageTags(page).all_text
+    for answer in (SCRIPT, IMG, BREAKOUT):
+        assert answer in text  # a reader sees exactly what the model wrote
+    assert "<b onmouseover=alert(1)>US" in text and "<i>malformed</i>" in text
+    assert "<script" not in page.lower()
+
+
+def test_a_5_mb_answer_is_cut_with_a_note_and_the_page_stays_small():
+    page = hostile_page()
+    assert len(page.encode()) < 400_000
+    cut = len(HUGE) - MAX_ANSWER_CHARS
+    assert f"[truncated: {cut:,} more characters; the full text is in executions.csv]" in page
+    assert "A" * MAX_ANSWER_CHARS in page and "A" * (MAX_ANSWER_CHARS + 1) not in page
+
+
+def test_lone_surrogates_and_bad_bytes_become_replacement_characters():
+    assert clean_text("caf\udce9") == "caf\ufffd"
+    assert clean_text(b"caf\xe9 \xff") == "caf\ufffd \ufffd"
+    assert clean_text("a\x00b\x1bc\td\ne") == "a\ufffdb\ufffdc\td\ne"
+    assert clean_text(None) == "" and clean_text(float("nan")) == ""
+    assert bounded("x" * 10, 4) == ("xxxx", 6)
+    page = hostile_page()
+    page.encode("utf-8")  # would raise on a lone surrogate
+    assert "caf\ufffd \ufffd then &lt;b&gt;bold&lt;/b&gt; text" in page
+
+
+def test_hostile_answers_are_written_to_every_file(tmp_path):
+    written = write_audit_report(af.inputs(hostile_rows()), tmp_path)
+    assert sorted(written) == sorted(
+        ["report.html", "executions.csv", "executions.parquet", "analysis.csv", "analysis.parquet"]
+    )
+    exported = pd.read_csv(tmp_path / "executions.csv", keep_default_na=False)
+    responses = set(exported["response"])
+    assert SCRIPT in responses and HUGE in responses  # the exports keep answers whole
+    assert "caf\ufffd \ufffd then <b>bold</b> text" in responses
+    parquet = pd.read_parquet(tmp_path / "executions.parquet")
+    assert HUGE in set(parquet["response"])
