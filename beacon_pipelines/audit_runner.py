@@ -41,6 +41,10 @@ class AuditOptions:
     out_dir: Path | None = None
     store_url: str | None = None
     backend_settings: BackendSettings = field(default_factory=BackendSettings)
+    gpu_cap: int | None = None  # persisted on the instance; None keeps the instance's limit
+    execution_timeout_s: float | None = None  # None: the backend resource's default
+    cold_start_timeout_s: float | None = None
+    failover_order: list[str] | None = None  # None: the catalog's region order
 
 
 @dataclass
@@ -86,6 +90,12 @@ def backend_run_config(options: AuditOptions) -> dict:
     if options.sim_config:
         backend["sim_config"] = str(Path(options.sim_config).resolve())
     backend.update(options.backend_settings.resource_config(options.backend))
+    if options.execution_timeout_s is not None:
+        backend["execution_timeout_s"] = options.execution_timeout_s
+    if options.cold_start_timeout_s is not None:
+        backend["cold_start_timeout_s"] = options.cold_start_timeout_s
+    if options.failover_order:
+        backend["failover_order"] = list(options.failover_order)
     return {"resources": {"backend": {"config": backend}}}
 
 
@@ -98,6 +108,10 @@ def run_audit(
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
     catalog = load_catalog(catalog_path)
     planned = plan_audit(options, catalog)
+    if options.failover_order:
+        _select(options.failover_order, catalog.region_ids, "failover region")
+    if options.gpu_cap is not None and options.gpu_cap < 1:
+        raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
     if options.sim_config:
         from beacon_pipelines.backends.simulated import load_sim_config
 
@@ -116,7 +130,7 @@ def run_audit(
 
     home = ensure_dagster_home()
     try:
-        _prepare_instance()
+        _prepare_instance(options.gpu_cap, progress)
     except instance_errors() as exc:
         raise explain_instance_error(exc, home) from None
     store = store or ExecutionStore(default_store_url(home)).create()
@@ -152,15 +166,26 @@ def run_audit(
     )
 
 
-def _prepare_instance() -> None:
-    """Create the instance's storage once, here: nine workers creating it at once race."""
+def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> None:
+    """Create the instance's storage once, here (nine workers creating it at once race), set
+    the GPU cap, and free the slots of workers that died (else a crash deadlocks the cap)."""
     from dagster import DagsterInstance
+
+    from beacon_pipelines.gpu_pool import release_dead_workers, set_gpu_cap
 
     with DagsterInstance.get() as instance:
         instance.get_runs(limit=1)
         instance.event_log_storage.get_concurrency_keys()
         if instance.schedule_storage is not None:
             instance.schedule_storage.all_instigator_state()
+        if gpu_cap is not None:
+            set_gpu_cap(instance, gpu_cap)
+        released = release_dead_workers(instance)
+        if released:
+            progress(
+                f"released the GPU slots of {len(released)} run(s) whose worker died: "
+                + ", ".join(r[:8] for r in released)
+            )
 
 
 def _start_worker(model, region, audit_id, run_config, log_path: Path) -> subprocess.Popen:
@@ -212,6 +237,7 @@ def _run_analysis(audit_id: str, out_dir: Path, run_config: dict) -> tuple[Path 
     from dagster import DagsterInstance
 
     from beacon_pipelines.definitions import ANALYSIS_JOB, defs
+    from beacon_pipelines.gpu_pool import worker_tags
     from beacon_pipelines.tags import AUDIT_ID_TAG
 
     config = {
@@ -224,7 +250,7 @@ def _run_analysis(audit_id: str, out_dir: Path, run_config: dict) -> tuple[Path 
         result = defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
             run_config=config,
             instance=instance,
-            tags={AUDIT_ID_TAG: audit_id, "beacon/launched_by": "cli"},
+            tags={AUDIT_ID_TAG: audit_id, "beacon/launched_by": "cli", **worker_tags()},
             raise_on_error=False,
         )
     if not result.success:

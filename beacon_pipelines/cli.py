@@ -38,6 +38,31 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the plan (and, for modal, a cost estimate); start nothing, write nothing",
     )
+    audit.add_argument(
+        "--gpu-cap",
+        type=_positive_int,
+        help="backend calls in flight at most, across every run of the instance; persisted on "
+        "the instance (default: the instance's limit, 3 in dagster.yaml)",
+    )
+    audit.add_argument(
+        "--execution-timeout",
+        type=_positive_float,
+        metavar="S",
+        help="seconds one call may execute; time queued or waiting for a GPU slot never counts "
+        "(default 600)",
+    )
+    audit.add_argument(
+        "--cold-start-timeout",
+        type=_positive_float,
+        metavar="S",
+        help="seconds a container may take to become ready, on top (default 900)",
+    )
+    audit.add_argument(
+        "--failover",
+        type=_csv_list,
+        metavar="R1,R2,...",
+        help="region order each retry moves along (default: the catalog's order)",
+    )
     _add_backend_arguments(audit)
 
     modal = sub.add_parser("modal", help="the Modal deployment")
@@ -105,6 +130,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return number
+
+
 def _backend_settings(args):
     from beacon_pipelines.backend_settings import BackendSettings
     from beacon_pipelines.backends.modal_deployment import DEFAULT_APP_NAME
@@ -164,6 +199,10 @@ def _audit(args) -> int:
         audit_id=args.audit_id,
         out_dir=args.out,
         backend_settings=_backend_settings(args),
+        gpu_cap=args.gpu_cap,
+        execution_timeout_s=args.execution_timeout,
+        cold_start_timeout_s=args.cold_start_timeout,
+        failover_order=args.failover,
     )
     errors = (
         AuditInputError,

@@ -28,10 +28,13 @@ def failover_region(requested: str, retry_number: int, order: Sequence[str]) -> 
     """The region a retry is sent to: the next one after the requested region in `order`.
 
     Retry 0 (the first attempt) goes to the requested region itself; each retry moves one
-    step along the failover order, wrapping around.
+    step along the failover order, wrapping around. A region missing from the order fails
+    over to the order's first region, then the next.
     """
-    if requested not in order:
+    if retry_number == 0 or not order:
         return requested
+    if requested not in order:
+        return order[(retry_number - 1) % len(order)]
     start = order.index(requested)
     return order[(start + retry_number) % len(order)]
 

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     from dagster import DagsterInstance
 
     from beacon_pipelines.definitions import INFERENCE_JOB, defs
+    from beacon_pipelines.gpu_pool import worker_tags
     from beacon_pipelines.partitions import partition_key
     from beacon_pipelines.tags import AUDIT_ID_TAG
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             run_config=json.loads(args.run_config),
             instance=instance,
             partition_key=partition_key(args.model, args.region),
-            tags={AUDIT_ID_TAG: args.audit_id, "beacon/launched_by": "cli"},
+            tags={AUDIT_ID_TAG: args.audit_id, "beacon/launched_by": "cli", **worker_tags()},
             raise_on_error=False,
         )
     return 0 if result.success else 1

@@ -33,7 +33,10 @@ LOCK_FILE = ".pool-slots.lock"
 def default_event_log_dir() -> str:
     home = os.environ.get("DAGSTER_HOME")
     if not home:
-        raise RuntimeError("DAGSTER_HOME is not set: cannot place the event log storage")
+        raise RuntimeError(
+            "DAGSTER_HOME is not set: set it to the instance folder (Beacon's event log storage "
+            "lives in $DAGSTER_HOME/history/runs, as Dagster's default does)"
+        )
     return os.path.join(home, "history", "runs")
 
 

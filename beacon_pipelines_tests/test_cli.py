@@ -49,12 +49,13 @@ def test_whole_audit_writes_the_three_files_with_72_succeeded_executions(full_au
     assert "SIMULATED" in page and "cli-full" in page
 
 
-def test_runs_are_recorded_on_the_instance_for_the_ui(full_audit):
+def test_runs_are_recorded_on_the_instance_for_the_ui(full_audit, monkeypatch):
     from dagster import DagsterInstance, RunsFilter
 
     _, home, result = full_audit
     assert result.returncode == 0
-    with DagsterInstance.from_config(str(home)) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with DagsterInstance.get() as instance:
         runs = instance.get_runs(RunsFilter(tags={"beacon/audit_id": "cli-full"}))
     jobs = sorted(r.job_name for r in runs)
     assert jobs == ["audit_analysis"] + ["audit_inference"] * 9

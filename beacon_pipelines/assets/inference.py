@@ -15,10 +15,9 @@ from dagster import (
 from beacon_pipelines.assets.audit_context import audit_plan_for_run
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.execution import failover_region, run_partition
+from beacon_pipelines.gpu_pool import GPU_POOL
 from beacon_pipelines.partitions import MODEL_DIM, REGION_DIM, audit_partitions
 from beacon_pipelines.resources import ExecutionStoreResource, InferenceBackendResource
-
-GPU_POOL = "gpu"
 
 # Bounded exponential backoff with jitter; each retry moves to the next region.
 INFERENCE_RETRY_POLICY = RetryPolicy(

@@ -40,7 +40,8 @@ class Latency(_Strict):
 
 
 class Fault(_Strict):
-    kind: Literal["outage", "transient", "timeout", "malformed"]
+    # auth and bad_request are permanent: no retry or failover can help.
+    kind: Literal["outage", "transient", "timeout", "malformed", "auth", "bad_request"]
     region: str | None = None  # where it applies (the region serving the call); None = all
     rate: float = Field(default=1.0, ge=0.0, le=1.0)  # share of calls it hits
 
@@ -205,6 +206,10 @@ class SimulatedBackend:
         return False
 
     def _call_fault(self, request: InferenceRequest) -> tuple[ErrorKind, str] | None:
+        if self._hits("auth", request):
+            return ErrorKind.AUTH, "credentials rejected (simulated)"
+        if self._hits("bad_request", request):
+            return ErrorKind.BAD_REQUEST, f"request for {request.model_id!r} rejected (simulated)"
         if self._hits("outage", request):
             return (
                 ErrorKind.UNAVAILABLE,
