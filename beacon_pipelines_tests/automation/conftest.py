@@ -91,12 +91,13 @@ def beacon(dagster_home, small_catalog, tmp_path, monkeypatch) -> Beacon:
 
 @pytest.fixture
 def tiny_beacon(dagster_home, tmp_path, monkeypatch) -> Beacon:
-    """Two partitions (one model, two regions), one question: for rules that need no waves."""
+    """Two partitions (one model, two regions), two questions: for rules that need no waves."""
     monkeypatch.delenv("BEACON_STORE_URL", raising=False)
     data = default_catalog_dict()
     data["models"] = data["models"][:1]
     data["regions"] = data["regions"][:2]
-    data["questions"] = [q for q in data["questions"] if q["id"] == "math_basic"]
+    wanted = ("math_basic", "tiananmen_1989")
+    data["questions"] = [q for q in data["questions"] if q["id"] in wanted]
     path = tmp_path / "tiny_catalog.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     yield from _beacon(dagster_home, path, tmp_path / "reports")
