@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The UI listens on loopback only; `make dev DEV_HOST=0.0.0.0` exposes it (put auth in front).
+DEV_HOST ?= 127.0.0.1
+DEV_PORT ?= 3000
 
 .PHONY: install audit test dev bench lint clean
 
@@ -32,7 +35,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
 
 clean:
 	rm -rf $(VENV) .dagster_home reports .pytest_cache .ruff_cache
