@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("audit_id", metavar="AUDIT_ID")
     report.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
     report.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
+
+    from beacon_pipelines import eval_refusals
+
+    eval_refusals.add_arguments(
+        sub.add_parser("eval-refusals", help="measure the refusal classifier on labelled CSVs")
+    )
     return parser
 
 
@@ -318,6 +324,12 @@ def _modal(args) -> int:
     return deploy(catalog=args.catalog, app_name=args.app, hf_secret=args.hf_secret, env=args.env)
 
 
+def _eval_refusals(args) -> int:
+    from beacon_pipelines.eval_refusals import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -325,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         "executions": _executions,
         "modal": _modal,
         "report": _report,
+        "eval-refusals": _eval_refusals,
     }
     return handlers[args.command](args)
 

@@ -1,0 +1,122 @@
+"""`beacon eval-refusals`: measure the refusal classifier on human-labelled CSVs.
+
+    beacon eval-refusals --csv FILE [--csv FILE ...]      the shipped classifier
+    beacon eval-refusals --csv FILE --train-csv A --train-csv B   trained on A+B first
+    beacon eval-refusals --csv FILE ... --leave-one-out   each FILE scored by a classifier
+                                                          trained on the other XSTest files
+    beacon eval-refusals --write-weights PATH [--train-csv ...]   regenerate the weights
+
+The last line is `binary_accuracy=0.XXX macro_f1=0.XXX n=N classifier=NAME`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--csv", type=Path, action="append", default=[], metavar="FILE",
+        help="XSTest-format CSV to evaluate (columns completion, final_label); repeatable",
+    )
+    parser.add_argument(
+        "--train-csv", type=Path, action="append", default=[], metavar="FILE",
+        help="train on these CSVs instead of using the shipped weights; repeatable "
+        "(default training set: $BEACON_XSTEST_DIR or ../shared/data/xstest)",
+    )
+    parser.add_argument(
+        "--leave-one-out", action="store_true",
+        help="score each --csv file with a classifier trained on the training files "
+        "except that one",
+    )
+    parser.add_argument(
+        "--write-weights", type=Path, metavar="PATH",
+        help="train on the training files and write the weights JSON here (the shipped file "
+        "is beacon_pipelines/analysis/refusal_weights.json)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from beacon_pipelines.analysis.refusal_eval import LabelledDataError
+
+    if not args.csv and not args.write_weights:
+        print("beacon eval-refusals: error: give --csv FILE or --write-weights PATH",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _run(args)
+    except LabelledDataError as exc:
+        print(f"beacon eval-refusals: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve() or a.name == b.name
+
+
+def _run(args: argparse.Namespace) -> int:
+    from beacon_pipelines.analysis.classify import default_classifier
+    from beacon_pipelines.analysis.refusal_eval import (
+        default_training_files,
+        evaluate,
+        format_evaluation,
+        load_labelled,
+        pooled,
+        summary_line,
+        train_classifier,
+    )
+
+    # Every input is read and checked before anything is trained or written.
+    evaluated = [load_labelled(p) for p in args.csv]
+    needs_training = bool(args.train_csv or args.leave_one_out or args.write_weights)
+    training = list(args.train_csv) or (default_training_files() if needs_training else [])
+    for path in training:
+        load_labelled(path)
+
+    if args.write_weights:
+        classifier = train_classifier(training, name="beacon-linear-xstest-v1")
+        classifier.model.save(args.write_weights)
+        files = ", ".join(p.name for p in training)
+        print(f"weights of {classifier.name} ({len(classifier.model.features)} features, "
+              f"trained on {files}) written to {args.write_weights}")
+        if not evaluated:
+            return EXIT_OK
+    elif args.train_csv:
+        classifier = train_classifier(training)
+    else:
+        classifier = default_classifier()
+
+    results, seconds, answers = [], 0.0, 0
+    for data in evaluated:
+        scorer = classifier
+        if args.leave_one_out:
+            rest = [p for p in training if not _same_file(p, data.path)]
+            if not rest:
+                print(f"beacon eval-refusals: error: --leave-one-out: no training file left "
+                      f"besides {data.path}", file=sys.stderr)
+                return EXIT_USAGE
+            scorer = train_classifier(rest)
+        # CPU time of this process: the classifier is single-threaded, and wall time on a
+        # shared machine measures the neighbours.
+        started = time.process_time()
+        result = evaluate(scorer, data.texts, data.labels)
+        seconds += time.process_time() - started
+        answers += len(data.texts)
+        results.append(result)
+        print(format_evaluation(result, str(data.path)))
+        print(summary_line(result))
+        print()
+    name = results[0].classifier if not args.leave_one_out else "beacon-linear(leave-one-out)"
+    total = pooled(results, name)
+    if len(results) > 1:
+        print(format_evaluation(total, "all files"))
+    if seconds > 0:
+        print(f"throughput: {answers} answers classified in {seconds:.2f} s "
+              f"of CPU time ({answers / seconds:,.0f} answers/s on one core)")
+    print(summary_line(total))
+    return EXIT_OK
