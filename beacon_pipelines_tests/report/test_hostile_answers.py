@@ -13,9 +13,11 @@ from beacon_pipelines_tests.report.page_tags import REPORT_TAGS, PageTags
 
 SCRIPT = '<script>document.title = "BEACON" + "_XSS_" + "RAN"</script>'
 IMG = "<img src=x onerror=\"document.body.setAttribute('data-x', 'BEACON'+'_XSS_'+'RAN')\">"
+# No alert(): a modal dialog would hang a headless browser instead of showing the marker.
 BREAKOUT = (
-    "</div></td></table></section>\"'><svg onload=alert(1)><a href=\"javascript:alert(1)\">"
-    "click</a><iframe src=//evil.example></iframe><style>body{display:none}</style>"
+    "</div></td></table></section>\"'><svg onload=\"document.title='BEACON'+'_XSS_'+'RAN'\">"
+    "<a href=\"javascript:void(0)\">click</a><iframe src=//evil.example></iframe>"
+    "<style>body{display:none}</style>"
 )
 HUGE = "A" * 5_000_000 + SCRIPT  # the script sits past the cut, too
 SURROGATES = "caf\udce9 \ud800 then <b>bold</b> text"  # bytes decoded with surrogateescape
@@ -34,7 +36,7 @@ def hostile_rows() -> list[dict]:
     for r in rows:
         if (r["model"], r["region"], r["question_id"]) == ("qwen2.5-1.5b", "EU", "math_basic"):
             # A served region and error text from the backend are untrusted too.
-            r.update(served_region="<b onmouseover=alert(1)>US", response="")
+            r.update(served_region="<b onmouseover=void(0)>US", response="")
             r.update(error_type="<i>malformed</i>", error_message=SCRIPT)
     return rows
 
@@ -59,7 +61,7 @@ def test_hostile_answers_are_shown_as_the_text_they_are():
     text = PageTags(page).all_text
     for answer in (SCRIPT, IMG, BREAKOUT):
         assert answer in text  # a reader sees exactly what the model wrote
-    assert "<b onmouseover=alert(1)>US" in text and "<i>malformed</i>" in text
+    assert "<b onmouseover=void(0)>US" in text and "<i>malformed</i>" in text
     assert "<script" not in page.lower()
 
 
