@@ -32,6 +32,10 @@ lint: install
 	$(BIN)/ruff check .
 
 test: lint
+	@# CI renders report.html in headless Chromium (Debian's package); the test fails there without it.
+	@if [ -n "$$CI" ] && [ ! -x /usr/bin/chromium ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo apt-get install -y chromium; fi
 	$(BIN)/python -m pytest
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
