@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, RunsFilter
 
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.gpu_pool import GPU_POOL
@@ -79,6 +79,12 @@ def test_gpu_cap_flag_persists_and_bounds_the_audit(tmp_path, small_catalog, mon
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with DagsterInstance.get() as instance:
         assert instance.event_log_storage.get_concurrency_info(GPU_POOL).slot_count == 2
+        # The barrier in the CLI: the analysis run started after the last answer was stored.
+        [analysis] = instance.get_runs(
+            RunsFilter(job_name="audit_analysis", tags={"beacon/audit_id": "capped"})
+        )
+        started = instance.get_run_record_by_id(analysis.run_id).start_time
+    assert started > intervals["end"].max()
 
 
 def test_gpu_cap_must_be_positive(tmp_path):
