@@ -45,6 +45,9 @@ def build_run_failure_sensor():
     @run_failure_sensor(
         name=FAILURE_SENSOR_NAME,
         default_status=DefaultSensorStatus.RUNNING,
+        # Runs `beacon audit` executes in process carry no code-location origin; without this
+        # their failures would go unseen. Beacon is the only code location of its instance.
+        monitor_all_code_locations=True,
         description="Records every failed run in $DAGSTER_HOME/beacon_run_failures.jsonl and "
         f"posts it as JSON to ${WEBHOOK_URL_ENV} when set.",
     )
