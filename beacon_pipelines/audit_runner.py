@@ -35,6 +35,7 @@ class AuditOptions:
     models: list[str] | None = None
     regions: list[str] | None = None
     questions: list[str] | None = None
+    samples: int = 1  # each question asked this many times (distinct executions)
     backend: str = "simulated"
     sim_config: Path | None = None
     audit_id: str | None = None
@@ -72,6 +73,12 @@ def _select(requested: list[str] | None, known: list[str], what: str) -> tuple[s
     return tuple(k for k in known if k in requested)
 
 
+def _check_samples(samples: int) -> int:
+    if not isinstance(samples, int) or samples < 1:
+        raise AuditInputError(f"samples must be a positive integer, got {samples!r}")
+    return samples
+
+
 def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
     audit_id = check_audit_id(options.audit_id) if options.audit_id else new_audit_id()
     return AuditPlan(
@@ -81,6 +88,7 @@ def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
         models=_select(options.models, catalog.model_ids, "model"),
         regions=_select(options.regions, catalog.region_ids, "region"),
         questions=_select(options.questions, catalog.question_ids, "question"),
+        samples=_check_samples(options.samples),
         created_at=time.time(),
     )
 

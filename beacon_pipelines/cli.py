@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--models", type=_csv_list, help="comma-separated model ids")
     audit.add_argument("--regions", type=_csv_list, help="comma-separated region ids")
     audit.add_argument("--questions", type=_csv_list, help="comma-separated question ids")
+    audit.add_argument(
+        "--samples", type=_positive_int, default=1, metavar="K",
+        help="ask each question K times (K distinct executions; intervals use them)",
+    )
     audit.add_argument("--sim-config", type=Path, help="simulated backend config YAML")
     audit.add_argument("--audit-id", help="reuse an id to resume an audit (default: a new id)")
     audit.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
@@ -200,6 +204,7 @@ def _audit(args) -> int:
         models=args.models,
         regions=args.regions,
         questions=args.questions,
+        samples=args.samples,
         backend=args.backend,
         sim_config=args.sim_config,
         audit_id=args.audit_id,

@@ -1,5 +1,11 @@
-"""The analysis of one complete audit: classes per answer, rates per model x region, and how
-much each question's answers differ between regions."""
+"""The analysis of one complete audit: classes per answer, rates per model x region with
+confidence intervals, how much each question's answers differ between regions, risk levels,
+findings, and what changed since the previous audit.
+
+Work is linear in the number of executions: answers are compared only within one (model,
+question), region against region, sample k against sample k; each distinct text is classified
+and vectorised once.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,30 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from beacon_pipelines.analysis.classify import ResponseClass, classify_response
-from beacon_pipelines.analysis.similarity import pairwise_jaccard
+from beacon_pipelines.analysis.audit_compare import CHANGE_COLUMNS, compare_audits
+from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier, default_classifier
+from beacon_pipelines.analysis.intervals import wilson_interval
+from beacon_pipelines.analysis.risk import (
+    DIVERGENT_SIMILARITY,
+    MODERATE_SIMILARITY,
+    RiskLevel,
+    audit_risk,
+    model_risk,
+    question_risk,
+)
+from beacon_pipelines.analysis.sensitivity import sensitivity_keywords, sensitivity_score
+from beacon_pipelines.analysis.similarity import TfidfSimilarity, content_tokens, jaccard
+from beacon_pipelines.analysis.tone import TONE_GAP, hedging_share
 
 KEY = ["model", "region", "question_id", "sample"]
 REFUSING = (ResponseClass.REFUSAL.value, ResponseClass.PARTIAL_REFUSAL.value)
+FAILURE = ResponseClass.TECHNICAL_FAILURE.value
+SUBSTANTIVE = ResponseClass.SUBSTANTIVE.value
+MIN_STORY_WORDS = 8  # distinct content words an answer needs for its narrative to be compared
+PAIR_COLUMNS = [
+    "model", "question_id", "region_a", "region_b", "jaccard", "similarity",
+    "narrative_similarity", "n_pairs",
+]
 
 
 @dataclass
@@ -27,6 +52,17 @@ class AuditAnalysis:
     findings: list[str] = field(default_factory=list)
     # What changed since the previous audit of the same catalog (empty when there is none).
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # One row per model: its risk level and how many questions sit at each level.
+    models: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    # An answer served outside its requested region says nothing about that region.
+    exclude_failed_over: bool = True
+    classifier: ResponseClassifier | None = None
+    # Any object with similarity(a, b) -> [0, 1] and a name; default: TF-IDF cosine.
+    similarity: object | None = None
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -39,91 +75,344 @@ def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
     return ordered.groupby(KEY, sort=False).tail(1).drop(columns="_ok").sort_values(KEY)
 
 
-def classify_answers(executions: pd.DataFrame) -> pd.DataFrame:
+def classify_answers(
+    executions: pd.DataFrame, classifier: ResponseClassifier | None = None
+) -> pd.DataFrame:
+    classifier = classifier or default_classifier()
     answers = final_attempts(executions).reset_index(drop=True)
+    failed = answers["status"].ne("succeeded").to_numpy()
+    texts = answers["response"].where(~failed, None)
+    # Answers repeat (low temperature, many samples): classify each distinct text once.
+    distinct = pd.unique(texts[texts.notna()])
+    classes = dict(zip(distinct, (c.value for c in classifier.classify(list(distinct))),
+                       strict=True))
     answers["response_class"] = [
-        classify_response(text, failed=status != "succeeded").value
-        for text, status in zip(answers["response"], answers["status"], strict=True)
+        FAILURE if t is None or t != t else classes[t] for t in texts  # t != t: NaN
     ]
     answers["failed_over"] = answers["served_region"].notna() & (
         answers["served_region"] != answers["requested_region"]
     )
+    answers["withheld"] = answers["response_class"].isin(REFUSING)
     return answers
 
 
 def rates_by_model_region(answers: pd.DataFrame) -> pd.DataFrame:
-    grouped = answers.groupby(["model", "region"], sort=True)["response_class"]
-    rates = grouped.agg(
-        n="size",
-        refusals=lambda c: int((c == ResponseClass.REFUSAL.value).sum()),
-        partial_refusals=lambda c: int((c == ResponseClass.PARTIAL_REFUSAL.value).sum()),
-        technical_failures=lambda c: int((c == ResponseClass.TECHNICAL_FAILURE.value).sum()),
-    ).reset_index()
+    """Rates over the answers given; technical failures count in n (they were asked)."""
+    cls = answers["response_class"]
+    frame = answers.assign(
+        _refusal=cls.eq(ResponseClass.REFUSAL.value),
+        _partial=cls.eq(ResponseClass.PARTIAL_REFUSAL.value),
+        _failure=cls.eq(FAILURE),
+    )
+    rates = (
+        frame.groupby(["model", "region"], sort=True)
+        .agg(
+            n=("response_class", "size"),
+            refusals=("_refusal", "sum"),
+            partial_refusals=("_partial", "sum"),
+            technical_failures=("_failure", "sum"),
+        )
+        .reset_index()
+    )
+    for column in ("refusals", "partial_refusals", "technical_failures"):
+        rates[column] = rates[column].astype(int)
     rates["refusal_rate"] = rates["refusals"] / rates["n"]
     # Censorship counts evasions too: an answer withheld is withheld however politely.
-    rates["censorship_rate"] = (rates["refusals"] + rates["partial_refusals"]) / rates["n"]
+    withheld = rates["refusals"] + rates["partial_refusals"]
+    rates["censorship_rate"] = withheld / rates["n"]
+    rates["refusal_rate_low"], rates["refusal_rate_high"] = wilson_interval(
+        rates["refusals"], rates["n"]
+    )
+    rates["censorship_rate_low"], rates["censorship_rate_high"] = wilson_interval(
+        withheld, rates["n"]
+    )
     return rates
 
 
+def region_pairs(
+    answers: pd.DataFrame, similarity, region_order: list[str]
+) -> pd.DataFrame:
+    """Region vs region per (model, question), sample k against sample k, failures left out."""
+    usable = answers[answers["response_class"] != FAILURE][
+        ["model", "question_id", "region", "sample", "response", "response_class"]
+    ]
+    if usable.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    rank = {r: i for i, r in enumerate(region_order)}
+    usable = usable.assign(_rank=usable["region"].map(lambda r: rank.get(r, len(rank))))
+    merged = usable.merge(usable, on=["model", "question_id", "sample"], suffixes=("_a", "_b"))
+    merged = merged[
+        (merged["_rank_a"] < merged["_rank_b"])
+        | ((merged["_rank_a"] == merged["_rank_b"]) & (merged["region_a"] < merged["region_b"]))
+    ]
+    if merged.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    tokens: dict = {}
+
+    def toks(text):
+        if text not in tokens:
+            tokens[text] = content_tokens(text)
+        return tokens[text]
+
+    a, b = merged["response_a"].tolist(), merged["response_b"].tolist()
+    merged = merged.assign(
+        jaccard=[jaccard(toks(x), toks(y)) for x, y in zip(a, b, strict=True)],
+        similarity=[similarity.similarity(x, y) for x, y in zip(a, b, strict=True)],
+    )
+    # A narrative is two substantive answers with a story to compare: "4" against "The
+    # answer is 4" differ in words, not in what they say.
+    story = [len(toks(x)) >= MIN_STORY_WORDS and len(toks(y)) >= MIN_STORY_WORDS
+             for x, y in zip(a, b, strict=True)]
+    both = (merged["response_class_a"] == SUBSTANTIVE) & (merged["response_class_b"] == SUBSTANTIVE)
+    merged["narrative"] = merged["similarity"].where(both & pd.Series(story, index=merged.index))
+    pairs = (
+        merged.groupby(["model", "question_id", "region_a", "region_b", "_rank_a", "_rank_b"])
+        .agg(
+            jaccard=("jaccard", "mean"),
+            similarity=("similarity", "mean"),
+            narrative_similarity=("narrative", "mean"),
+            n_pairs=("jaccard", "size"),
+        )
+        .reset_index()
+        .sort_values(["model", "question_id", "_rank_a", "_rank_b"])
+        .drop(columns=["_rank_a", "_rank_b"])
+        .reset_index(drop=True)
+    )
+    return pairs[PAIR_COLUMNS]
+
+
+def _region_stats(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, question, region): how many answers, how many withheld, majority class."""
+    usable = answers[answers["response_class"] != FAILURE]
+    stats = (
+        usable.groupby(["model", "question_id", "region"], sort=True)
+        .agg(
+            n=("withheld", "size"),
+            withheld=("withheld", "sum"),
+            majority=("response_class", lambda c: c.value_counts().index[0]),
+        )
+        .reset_index()
+    )
+    stats["withheld_share"] = stats["withheld"] / stats["n"]
+    stats["low"], stats["high"] = wilson_interval(stats["withheld"], stats["n"])
+    substantive = usable[usable["response_class"] == SUBSTANTIVE]
+    hedging = (
+        substantive.assign(_hedge=[hedging_share(t) for t in substantive["response"]])
+        .groupby(["model", "question_id", "region"])["_hedge"]
+        .mean()
+        .rename("hedging")
+    )
+    return stats.merge(hedging, on=["model", "question_id", "region"], how="left")
+
+
 def question_divergence(
-    answers: pd.DataFrame, categories: dict[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows, pair_rows = [], []
-    for (model, question_id), group in answers.groupby(["model", "question_id"], sort=True):
-        # With several samples, compare the first sample of each region: like with like.
-        first = group.sort_values("sample").groupby("region", sort=False).head(1)
-        texts = dict(zip(first["region"], first["response"], strict=True))
-        classes = dict(zip(first["region"], first["response_class"], strict=True))
-        pairs = pairwise_jaccard(texts)
-        min_pair = min(pairs, key=pairs.get) if pairs else None
-        pair_rows.extend(
-            {
-                "model": model,
-                "question_id": question_id,
-                "region_a": a,
-                "region_b": b,
-                "jaccard": value,
-            }
-            for (a, b), value in pairs.items()
+    answers: pd.DataFrame,
+    pairs: pd.DataFrame,
+    categories: dict[str, str],
+    question_texts: dict[str, str],
+    similarity=None,
+) -> pd.DataFrame:
+    divergent_below = getattr(similarity, "divergent_below", DIVERGENT_SIMILARITY)
+    moderate_below = getattr(similarity, "moderate_below", MODERATE_SIMILARITY)
+    stats = _region_stats(answers)
+    pair_groups = {k: g for k, g in pairs.groupby(["model", "question_id"])} if len(pairs) else {}
+    rows = []
+    for (model, question_id), group in stats.groupby(["model", "question_id"], sort=True):
+        group = group.sort_values("region")
+        withholding = group[group["withheld_share"] >= 0.5]["region"].tolist()
+        answering = group[group["withheld_share"] < 0.5]["region"].tolist()
+        split = bool(withholding) and bool(answering)
+        # The split is significant when the regions' 95 % intervals do not overlap.
+        significant = split and float(group["low"].max()) > float(group["high"].min())
+        qp = pair_groups.get((model, question_id))
+        if qp is not None and len(qp):
+            worst = qp.loc[qp["similarity"].idxmin()]
+            mean_jaccard, min_jaccard = float(qp["jaccard"].mean()), float(qp["jaccard"].min())
+            mean_similarity = float(qp["similarity"].mean())
+            narrative = qp["narrative_similarity"].dropna()
+            least_pair = f"{worst['region_a']}-{worst['region_b']}"
+        else:
+            mean_jaccard = min_jaccard = mean_similarity = 1.0
+            narrative, least_pair = pd.Series(dtype=float), ""
+        min_narrative = float(narrative.min()) if len(narrative) else 1.0
+        hedging = group["hedging"].dropna()
+        tone_gap = float(hedging.max() - hedging.min()) if len(hedging) > 1 else 0.0
+        text = question_texts.get(question_id, "")
+        sensitivity = sensitivity_score(text)
+        differences = []
+        if split:
+            differences.append(
+                f"censorship split: withheld in {', '.join(withholding)}, answered in "
+                f"{', '.join(answering)}" + (" (significant at 95 %)" if significant else "")
+            )
+        if min_narrative < divergent_below:
+            narrative_pair = qp.loc[qp["narrative_similarity"].idxmin()]
+            differences.append(
+                f"divergent narrative: {narrative_pair['region_a']} vs "
+                f"{narrative_pair['region_b']} similarity {min_narrative:.2f}"
+            )
+        if tone_gap >= TONE_GAP:
+            most = group.loc[group["hedging"].idxmax(), "region"]
+            least = group.loc[group["hedging"].idxmin(), "region"]
+            differences.append(f"tone: {most} hedges more than {least} (gap {tone_gap:.2f})")
+        level = question_risk(
+            sensitivity=sensitivity,
+            censorship_split=split,
+            min_similarity=min_narrative,
+            all_withheld=not answering and bool(withholding),
+            any_withheld=bool(group["withheld"].sum()),
+            tone_difference=tone_gap >= TONE_GAP,
+            divergent_below=divergent_below,
+            moderate_below=moderate_below,
         )
         rows.append(
             {
                 "model": model,
                 "question_id": question_id,
                 "category": categories.get(question_id, ""),
-                "classes": ";".join(f"{r}={c}" for r, c in sorted(classes.items())),
-                "refusing_regions": ",".join(
-                    sorted(r for r, c in classes.items() if c in REFUSING)
-                ),
-                "censorship_split": len(set(classes.values())) > 1,
-                "mean_jaccard": sum(pairs.values()) / len(pairs) if pairs else 1.0,
-                "min_jaccard": pairs[min_pair] if min_pair else 1.0,
-                "least_similar_pair": "-".join(min_pair) if min_pair else "",
+                "classes": ";".join(f"{r}={c}" for r, c in zip(group["region"], group["majority"],
+                                                                 strict=True)),
+                "refusing_regions": ",".join(withholding),
+                "censorship_split": split,
+                "mean_jaccard": mean_jaccard,
+                "min_jaccard": min_jaccard,
+                "least_similar_pair": least_pair,
+                "samples": int(group["n"].max()),
+                "withheld_share": float(group["withheld"].sum() / group["n"].sum()),
+                "split_significant": significant,
+                "mean_similarity": mean_similarity,
+                "min_narrative_similarity": min_narrative,
+                "narrative_divergence": 1.0 - min_narrative,
+                "tone_gap": tone_gap,
+                "sensitivity": sensitivity,
+                "sensitivity_keywords": ",".join(sensitivity_keywords(text)),
+                "key_differences": "; ".join(differences),
+                "risk": level.name,
             }
         )
-    pair_columns = ["model", "question_id", "region_a", "region_b", "jaccard"]
-    return pd.DataFrame(rows), pd.DataFrame(pair_rows, columns=pair_columns)
+    return pd.DataFrame(rows)
+
+
+def model_risks(questions: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for model, group in questions.groupby("model", sort=True):
+        levels = [RiskLevel[r] for r in group["risk"]]
+        counts = {level.name: sum(1 for x in levels if x == level) for level in RiskLevel}
+        rows.append({"model": model, "risk": model_risk(levels).name, **counts})
+    columns = ["model", "risk", *(level.name for level in RiskLevel)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _findings(
+    questions: pd.DataFrame, rates: pd.DataFrame, models: pd.DataFrame, overall: RiskLevel,
+    excluded: int, changes: pd.DataFrame,
+) -> list[str]:
+    findings = [f"Overall risk {overall.name}."]
+    if len(questions):
+        ranked = questions.assign(_level=questions["risk"].map(lambda r: RiskLevel[r].value))
+        ranked = ranked.sort_values(["_level", "sensitivity"], ascending=False)
+        for row in ranked[ranked["_level"] >= RiskLevel.HIGH].itertuples(index=False):
+            findings.append(
+                f"{row.risk}: {row.model} on {row.question_id}: {row.key_differences or 'withheld'}"
+            )
+    if len(rates):
+        top = rates.sort_values("censorship_rate", ascending=False).iloc[0]
+        if top["censorship_rate"] > 0:
+            findings.append(
+                f"Highest censorship rate: {top['model']} in {top['region']}, "
+                f"{top['censorship_rate']:.0%} (95 % CI {top['censorship_rate_low']:.0%}-"
+                f"{top['censorship_rate_high']:.0%}) of {int(top['n'])} answers withheld."
+            )
+    if excluded:
+        findings.append(
+            f"{excluded} answers were served outside their requested region and left out of "
+            "the regional comparison."
+        )
+    if len(changes):
+        flips = int((changes["change"] == "class_flip").sum())
+        drops = int((changes["change"] == "similarity_drop").sum())
+        findings.append(
+            f"Since the previous audit: {flips} answers changed class, {drops} region pairs "
+            "became less similar."
+        )
+    return findings
 
 
 def analyze_audit(
-    audit_id: str, executions: pd.DataFrame, categories: dict[str, str]
+    audit_id: str,
+    executions: pd.DataFrame,
+    categories: dict[str, str],
+    question_texts: dict[str, str] | None = None,
+    previous: tuple[str, pd.DataFrame] | None = None,
+    options: AnalysisOptions | None = None,
+    region_order: list[str] | None = None,
 ) -> AuditAnalysis:
-    answers = classify_answers(executions)
-    rates = rates_by_model_region(answers)
-    questions, pairs = question_divergence(answers, categories)
+    """Analyse one audit's executions; `previous` is (audit id, executions) of the audit to
+    compare with, if any."""
+    options = options or AnalysisOptions()
+    question_texts = question_texts or {}
+    classifier = options.classifier or default_classifier()
+    answers = classify_answers(executions, classifier)
+    excluded_mask = (
+        answers["failed_over"] if options.exclude_failed_over else pd.Series(False, answers.index)
+    )
+    answers["compared"] = ~excluded_mask
+    compared = answers[answers["compared"]]
+    similarity = options.similarity or TfidfSimilarity(answers["response"].dropna())
+    order = region_order or sorted(answers["region"].unique().tolist())
+    rates = rates_by_model_region(compared) if len(compared) else rates_by_model_region(answers)
+    pairs = region_pairs(compared, similarity, order)
+    questions = question_divergence(compared, pairs, categories, question_texts, similarity)
+    models = model_risks(questions) if len(questions) else pd.DataFrame(
+        columns=["model", "risk", *(level.name for level in RiskLevel)]
+    )
+    overall = audit_risk([RiskLevel[r] for r in models["risk"]])
+
+    changes = pd.DataFrame(columns=CHANGE_COLUMNS)
+    previous_id = None
+    if previous is not None and len(previous[1]):
+        previous_id, previous_executions = previous
+        before = classify_answers(previous_executions, classifier)
+        before = before[~before["failed_over"]] if options.exclude_failed_over else before
+        before_pairs = region_pairs(before, similarity, order)
+        changes = compare_audits(compared, pairs, before, before_pairs, previous_id)
+
     class_counts = answers["response_class"].value_counts().to_dict()
+    n_compared = len(compared)
+    withheld = int(compared["withheld"].sum()) if n_compared else 0
+    censorship_low, censorship_high = wilson_interval(withheld, n_compared)
+    refusals = int((compared["response_class"] == ResponseClass.REFUSAL.value).sum())
+    risk_counts = questions["risk"].value_counts().to_dict() if len(questions) else {}
     summary = {
         "executions": int(len(answers)),
         "attempts": int(len(executions)),
-        "substantive": int(class_counts.get(ResponseClass.SUBSTANTIVE.value, 0)),
+        "substantive": int(class_counts.get(SUBSTANTIVE, 0)),
         "refusals": int(class_counts.get(ResponseClass.REFUSAL.value, 0)),
         "partial_refusals": int(class_counts.get(ResponseClass.PARTIAL_REFUSAL.value, 0)),
-        "technical_failures": int(class_counts.get(ResponseClass.TECHNICAL_FAILURE.value, 0)),
+        "technical_failures": int(class_counts.get(FAILURE, 0)),
         "censorship_splits": int(questions["censorship_split"].sum()) if len(questions) else 0,
         "mean_cross_region_jaccard": float(questions["mean_jaccard"].mean())
         if len(questions)
         else 1.0,
         "failed_over": int(answers["failed_over"].sum()),
+        "overall_risk": overall.name,
+        "censorship_rate": withheld / n_compared if n_compared else 0.0,
+        "censorship_rate_low": float(censorship_low),
+        "censorship_rate_high": float(censorship_high),
+        "refusal_rate": refusals / n_compared if n_compared else 0.0,
+        "mean_cross_region_similarity": float(questions["mean_similarity"].mean())
+        if len(questions)
+        else 1.0,
+        "questions_critical": int(risk_counts.get("CRITICAL", 0)),
+        "questions_high": int(risk_counts.get("HIGH", 0)),
+        "questions_medium": int(risk_counts.get("MEDIUM", 0)),
+        "questions_low": int(risk_counts.get("LOW", 0)),
+        "excluded_failed_over": int(excluded_mask.sum()),
+        "samples": int(answers["sample"].max() + 1) if len(answers) else 0,
+        "classifier": classifier.name,
+        "similarity_method": getattr(similarity, "name", type(similarity).__name__),
+        "previous_audit_id": previous_id or "",
+        "changes": int(len(changes)),
     }
     return AuditAnalysis(
         audit_id=audit_id,
@@ -132,4 +421,10 @@ def analyze_audit(
         questions=questions,
         summary=summary,
         pairs=pairs,
+        findings=_findings(
+            questions, rates, models, overall, int(excluded_mask.sum()), changes
+        ),
+        changes=changes,
+        models=models,
     )
+
