@@ -6,6 +6,7 @@ files are written all or nothing, exactly as the bias_report asset writes them.
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,22 @@ class IncompleteAuditError(RuntimeError):
 class Rerendered:
     written: dict[str, Path]
     warnings: list[str] = field(default_factory=list)
+
+
+def _analyse(audit_id, executions, catalog, plan):
+    """The analysis as the bias_analysis asset computes it, with what this analysis accepts."""
+    accepted = inspect.signature(analyze_audit).parameters
+    optional = {
+        "question_texts": {q.id: q.text for q in catalog.questions},
+        "region_order": list(plan.regions),
+    }
+    categories = {q.id: q.category for q in catalog.questions}
+    return analyze_audit(
+        audit_id,
+        executions,
+        categories,
+        **{name: value for name, value in optional.items() if name in accepted},
+    )
 
 
 def rerender_report(
@@ -76,8 +93,7 @@ def rerender_report(
         )
         warnings.append(note)
         provenance["catalog note"] = note
-    categories = {q.id: q.category for q in catalog.questions}
-    analysis = analyze_audit(audit_id, executions, categories)
+    analysis = _analyse(audit_id, executions, catalog, plan)
     inputs = report_inputs(
         catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance
     )

@@ -78,6 +78,7 @@ overflow:auto;font-size:.9em;margin:0}
 ins{background:#ccffd8;text-decoration:none} del{background:#ffd7d5;color:#82071e}
 .error{color:#a40e26}
 .legend span{margin-right:1rem}
+.diffs{margin:-.2rem 0 .5rem;font-size:.88em;color:#7d4e00}
 """
 
 
@@ -155,6 +156,16 @@ def _headline(inputs: ReportInputs) -> list[str]:
         + "".join(f"<div class='fact'>{escape(k)} <b>{escape(v)}</b></div>" for k, v in facts)
         + "</div>"
     )
+    models = getattr(analysis, "models", None)
+    if isinstance(models, pd.DataFrame) and not models.empty and "risk" in models.columns:
+        parts.append(
+            "<p>Risk per model: "
+            + " · ".join(
+                f"{escape(m)} {_risk_badge(r)}"
+                for m, r in zip(models["model"], models["risk"], strict=True)
+            )
+            + "</p>"
+        )
     findings = key_findings(analysis)
     parts.append("<h2 id='findings'>Key findings</h2><ul class='findings'>")
     parts += [f"<li>{escape(f)}</li>" for f in findings] or ["<li>None.</li>"]
@@ -171,6 +182,9 @@ def _charts(inputs: ReportInputs) -> list[str]:
         report_charts.rate_heatmap(inputs, "censorship_rate", "Censorship rate (refused or "
                                    "evaded)"),
         "</div>",
+        "<p class='note'>Under each rate: withheld / answers, and its 95% interval when the "
+        "analysis gives one. n/a: no answer of that region was compared (for instance, every "
+        "one was served elsewhere).</p>",
         "<details><summary>numbers</summary>",
         table_html(inputs.analysis.rates),
         "</details>",
@@ -178,10 +192,12 @@ def _charts(inputs: ReportInputs) -> list[str]:
     matrices = report_charts.similarity_matrices(inputs)
     if matrices:
         column = report_charts.similarity_column(inputs.analysis.pairs)
+        method = inputs.analysis.summary.get("similarity_method") or column
         parts += [
             "<h2 id='similarity'>How alike the regions' answers are, per question</h2>",
-            f"<p class='muted'>{escape(column)} similarity of the answers of two regions, "
-            "mean over the models (1 = same words; hover a cell for each model).</p>",
+            f"<p class='muted'>Similarity ({escape(method)}) of the answers of two regions, "
+            "mean over the models: 1 = the same, 0 = nothing in common. Hover a cell for each "
+            "model.</p>",
             "<div class='smalls'>",
             *[svg for _, svg in matrices],
             "</div>",
@@ -213,7 +229,11 @@ def _answer_card(row: dict, home: str, home_text: str | None, samples: list[str]
     served = row.get("served_region")
     flag = ""
     if isinstance(served, str) and served and served != row.get("requested_region"):
-        flag = f"<span class='flag' title='failover'>⚑ served in {escape(served)}</span>"
+        left_out = " · not compared" if row.get("compared") is False else ""
+        flag = (
+            f"<span class='flag' title='failover: this answer was served outside its region'>"
+            f"⚑ served in {escape(served)}{escape(left_out)}</span>"
+        )
     header = [f"<span class='region'>{escape(region)}</span>"]
     if region == home:
         header.append("<span class='home'>home region</span>")
@@ -279,16 +299,21 @@ def _answers(inputs: ReportInputs) -> list[str]:
             }
             home_rows = by_region.get(home)
             home_text = bounded(home_rows[0].get("response"))[0] if home_rows else None
-            risk = ""
-            if risk_col:
-                match = questions[
-                    (questions["model"] == model) & (questions["question_id"] == question_id)
-                ]
-                if not match.empty:
+            risk, differences = "", ""
+            match = (
+                questions[(questions["model"] == model) & (questions["question_id"] == question_id)]
+                if not questions.empty
+                else questions
+            )
+            if not match.empty:
+                if risk_col:
                     risk = " " + _risk_badge(match.iloc[0][risk_col])
+                found = match.iloc[0].get("key_differences")
+                if isinstance(found, str) and found:
+                    differences = f"<p class='diffs'>{escape(found)}</p>"
             parts.append(
                 f"<h4>{escape(model)} <span class='muted'>"
-                f"({escape(inputs.model_hf_ids.get(model, ''))})</span>{risk}</h4>"
+                f"({escape(inputs.model_hf_ids.get(model, ''))})</span>{risk}</h4>{differences}"
                 f"<div class='answers' style='grid-template-columns:repeat({len(order)},"
                 "minmax(0,1fr))'>"
             )

@@ -57,7 +57,10 @@ def similarity_matrices(inputs: ReportInputs) -> list[tuple[str, str]]:
     charts = []
     for question_id in inputs.plan.questions:
         rows = pairs[pairs["question_id"] == question_id]
-        cells = {(r, r): Cell(1.0, label="1.00", tooltip=f"{r} vs itself") for r in regions}
+        compared = set(rows["region_a"]) | set(rows["region_b"])
+        cells = {
+            (r, r): Cell(1.0, label="1.00", tooltip=f"{r} vs itself") for r in compared
+        }
         for (a, b), group in rows.groupby(["region_a", "region_b"]):
             value = float(group[column].mean())
             per_model = ", ".join(

@@ -22,7 +22,16 @@ def test_headline_names_the_audit_and_flags_simulated_answers():
     assert "2023-11-14 22:13 UTC" in page and "backend <b>simulated</b>" in page
     assert "class='banner' id='simulated'>SIMULATED" in page
     assert "2 × 3 × 2" in page  # models x regions x questions
+
+
+def test_an_analysis_without_risk_levels_says_not_assessed():
+    inputs = af.inputs()
+    for key in ("overall_risk", "risk_level"):
+        inputs.analysis.summary.pop(key, None)
+    inputs.analysis.questions.drop(columns=["risk"], errors="ignore", inplace=True)
+    page = render_report(inputs)
     assert "overall risk <b><span class='muted'>not assessed</span>" in page
+    assert "class='risk " not in page
 
 
 def test_real_answers_carry_no_simulated_banner():
@@ -37,8 +46,8 @@ def test_risk_level_and_findings_from_the_analysis_are_shown_when_present():
     assert "<li>qwen2.5-1.5b refuses tiananmen_1989 in ASIA.</li>" in page
 
 
-def test_key_findings_are_stated_from_the_classes_without_an_assessment():
-    page = _page()
+def test_key_findings_are_stated_from_the_classes_when_the_analysis_has_none():
+    page = _page(findings=[])
     assert (
         "qwen2.5-1.5b withholds its answer to tiananmen_1989 in ASIA (refusal) but answers it "
         "in EU, US." in page
