@@ -1,18 +1,27 @@
-"""Dagster's SQLite event log storage with the pool's slot bookkeeping made atomic.
+"""Dagster's event log storages with the pool's slot bookkeeping made atomic.
 
 The GPU cap is a Dagster pool. Dagster claims a slot in several autocommit statements (count the
-free slots, queue the step as assigned, pick a free slot row, write the claim), and SQLite ignores
-`SELECT ... FOR UPDATE`, so two processes claiming at once can both be assigned the one free slot
-and both run: measured here, 4 inference steps in flight under a limit of 3 with 9 partition
-runs. Holding an exclusive file lock across each claim and release makes them serial, which is
-all that is missing; everything else is Dagster's own storage, files and layout unchanged.
+free slots, queue the step as assigned, pick a free slot row, write the claim): SQLite ignores
+`SELECT ... FOR UPDATE`, and on Postgres each statement commits (and drops its row lock) on its
+own, so two processes claiming at once can both be assigned the one free slot and both run.
+Measured here on SQLite: 4 inference steps in flight under a limit of 3 with 9 partition runs.
+Holding one exclusive lock across each claim and release makes them serial, which is all that
+is missing; everything else is Dagster's own storage, tables and layout unchanged.
 
-Selected in dagster.yaml:
+Selected in dagster.yaml (SQLite; base_dir defaults to Dagster's own, $DAGSTER_HOME/history/runs):
 
     event_log_storage:
       module: beacon_pipelines.pool_safe_storage
       class: PoolSafeSqliteEventLogStorage
-      config: {}        # base_dir defaults to Dagster's: $DAGSTER_HOME/history/runs
+      config: {}
+
+or, on Postgres (same config as dagster-postgres' PostgresEventLogStorage; see
+deploy/dagster.postgres.yaml):
+
+    event_log_storage:
+      module: beacon_pipelines.pool_safe_storage
+      class: PoolSafePostgresEventLogStorage
+      config: {postgres_db: {...}}
 """
 
 from __future__ import annotations
@@ -23,55 +32,40 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from dagster import Field, StringSource
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
+from dagster_postgres.event_log import PostgresEventLogStorage
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 LOCK_FILE = ".pool-slots.lock"
+# pg_advisory_lock key: any constant shared by every process of the instance ("BEACONPL").
+PG_LOCK_KEY = 0x424541434F4E504C
 
 
-def default_event_log_dir() -> str:
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        raise RuntimeError(
-            "DAGSTER_HOME is not set: set it to the instance folder (Beacon's event log storage "
-            "lives in $DAGSTER_HOME/history/runs, as Dagster's default does)"
-        )
-    return os.path.join(home, "history", "runs")
+class SerialisedPoolSlots:
+    """Mixin: pool slot claims and releases run one at a time across every process."""
 
-
-class PoolSafeSqliteEventLogStorage(SqliteEventLogStorage):
-    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
-        super().__init__(base_dir or default_event_log_dir(), inst_data=inst_data)
-        self._lock_path = os.path.join(self._base_dir, LOCK_FILE)
-        self._held = threading.local()  # re-entrant: a locked method may call another
-
-    @classmethod
-    def config_type(cls):
-        return {"base_dir": Field(StringSource, is_required=False)}
-
-    @classmethod
-    def from_config_value(cls, inst_data, config_value):
-        return cls(inst_data=inst_data, **config_value)
+    def _exclusive(self):  # pragma: no cover - each storage provides its own
+        raise NotImplementedError
 
     @contextmanager
     def _slots_locked(self) -> Iterator[None]:
-        if getattr(self._held, "depth", 0):
-            self._held.depth += 1
+        held = self.__dict__.setdefault("_pool_lock_held", threading.local())
+        if getattr(held, "depth", 0):  # re-entrant: a locked method may call another
+            held.depth += 1
             try:
                 yield
             finally:
-                self._held.depth -= 1
+                held.depth -= 1
             return
-        # flock conflicts between separate opens, so threads of one process serialise too.
-        with open(self._lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            self._held.depth = 1
+        with self._exclusive():
+            held.depth = 1
             try:
                 yield
             finally:
-                self._held.depth = 0
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                held.depth = 0
 
     def claim_concurrency_slot(self, concurrency_key, run_id, step_key, priority=None):
         with self._slots_locked():
@@ -92,3 +86,58 @@ class PoolSafeSqliteEventLogStorage(SqliteEventLogStorage):
     def initialize_concurrency_limit_to_default(self, concurrency_key):
         with self._slots_locked():
             return super().initialize_concurrency_limit_to_default(concurrency_key)
+
+
+def default_event_log_dir() -> str:
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise RuntimeError(
+            "DAGSTER_HOME is not set: set it to the instance folder (Beacon's event log storage "
+            "lives in $DAGSTER_HOME/history/runs, as Dagster's default does)"
+        )
+    return os.path.join(home, "history", "runs")
+
+
+class PoolSafeSqliteEventLogStorage(SerialisedPoolSlots, SqliteEventLogStorage):
+    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+        super().__init__(base_dir or default_event_log_dir(), inst_data=inst_data)
+        self._lock_path = os.path.join(self._base_dir, LOCK_FILE)
+
+    @classmethod
+    def config_type(cls):
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        # flock conflicts between separate opens, so threads of one process serialise too.
+        with open(self._lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class PoolSafePostgresEventLogStorage(SerialisedPoolSlots, PostgresEventLogStorage):
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        # A session lock on a connection of its own, held across Dagster's statements.
+        with self._engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": PG_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": PG_LOCK_KEY})

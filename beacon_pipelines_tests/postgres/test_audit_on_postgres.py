@@ -40,7 +40,7 @@ def pg_instance(tmp_path, new_database, monkeypatch):
 
 def test_the_instance_really_stores_in_postgres(pg_instance):
     assert type(pg_instance.run_storage).__name__ == "PostgresRunStorage"
-    assert type(pg_instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+    assert type(pg_instance.event_log_storage).__name__ == "PoolSafePostgresEventLogStorage"
     assert pg_instance.event_log_storage.get_concurrency_info("gpu").limit == 3
 
 
