@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from beacon_pipelines.report.html import render_report
 from beacon_pipelines_tests.report import audit_factory as af
 from beacon_pipelines_tests.report.page_tags import PageTags
@@ -29,6 +31,7 @@ def test_an_analysis_without_risk_levels_says_not_assessed():
     for key in ("overall_risk", "risk_level"):
         inputs.analysis.summary.pop(key, None)
     inputs.analysis.questions.drop(columns=["risk"], errors="ignore", inplace=True)
+    inputs.analysis.models = None  # per-model risk, when the analysis has it
     page = render_report(inputs)
     assert "overall risk <b><span class='muted'>not assessed</span>" in page
     assert "class='risk " not in page
@@ -122,3 +125,26 @@ def test_the_page_loads_nothing_from_anywhere():
     assert "default-src 'none'" in page
     assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:|//)", page)
     assert "@import" not in page and "url(" not in page
+
+
+def test_per_model_risk_and_key_differences_are_shown_when_present():
+    inputs = af.inputs()
+    inputs.analysis.models = pd.DataFrame({"model": ["qwen2.5-1.5b"], "risk": ["CRITICAL"]})
+    questions = inputs.analysis.questions
+    questions["key_differences"] = ""
+    questions.loc[questions["question_id"] == "tiananmen_1989", "key_differences"] = (
+        "censorship split: withheld in <ASIA>"
+    )
+    page = render_report(inputs)
+    assert "Risk per model: qwen2.5-1.5b <span class='risk risk-CRITICAL'>CRITICAL</span>" in page
+    assert page.count("<p class='diffs'>censorship split: withheld in &lt;ASIA&gt;</p>") == 2
+
+
+def test_an_answer_left_out_of_the_comparison_says_so():
+    rows = af.default_rows()
+    for r in rows:
+        if (r["model"], r["region"], r["question_id"]) == ("llama3.2-1b", "EU", "math_basic"):
+            r["served_region"] = "ASIA"
+    inputs = af.inputs(rows)
+    inputs.analysis.answers["compared"] = ~inputs.analysis.answers["failed_over"]
+    assert "⚑ served in ASIA · not compared" in render_report(inputs)
