@@ -17,6 +17,7 @@ from beacon_pipelines.assets.inference import build_inference_asset
 from beacon_pipelines.assets.report import build_report_asset
 from beacon_pipelines.automation import build_automation
 from beacon_pipelines.catalog import Catalog, load_catalog
+from beacon_pipelines.gpu_pool import GPU_RUN_TAG
 from beacon_pipelines.resources import ExecutionStoreResource, backend_resource_from_environment
 from beacon_pipelines.schedule_settings import ScheduleSettings
 
@@ -51,6 +52,9 @@ def build_definitions(catalog: Catalog, schedule: ScheduleSettings | None = None
                 INFERENCE_JOB,
                 selection=AssetSelection.assets(inference),
                 description="One (model, region) partition of an audit.",
+                # Queued runs of this job (schedules, UI) also count against the run-tag limit
+                # in dagster.yaml; the `gpu` pool holds every run, tagged or not.
+                tags={GPU_RUN_TAG: "1"},
             ),
             define_asset_job(
                 ANALYSIS_JOB,

@@ -13,6 +13,7 @@ import socket
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 GPU_POOL = "gpu"
+GPU_RUN_TAG = "beacon/gpu"  # run-tag concurrency limit in dagster.yaml, for queued runs
 WORKER_PID_TAG = "beacon/worker_pid"
 WORKER_HOST_TAG = "beacon/worker_host"
 

@@ -104,3 +104,20 @@ def test_partitions_of_another_audit_do_not_complete_this_one(setup):
     _materialize_partition(setup, "llama3.2-1b", "US", audit_id="audit-t")
     assert not _analyse(setup, "audit-t").success
     assert _analyse(setup, "audit-other").success
+
+
+def test_an_old_audit_finds_its_partitions_behind_later_audits(setup, monkeypatch):
+    """Lineage pages through materializations, newest first: the old audit's partitions lie
+    behind every partition of a later audit, several pages deep."""
+    from beacon_pipelines.assets import analysis
+
+    monkeypatch.setattr(analysis, "LINEAGE_PAGE", 2)
+    catalog = setup[0]
+    keys = [(m, r) for m in catalog.model_ids for r in catalog.region_ids]
+    old = {str(partition_key(m, r)): _materialize_partition(setup, m, r).run_id for m, r in keys}
+    for m, r in keys:
+        _materialize_partition(setup, m, r, audit_id="audit-later")
+    result = _analyse(setup, "audit-t")
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("bias_analysis")
+    assert materialization.metadata["partitions_used"].value == old

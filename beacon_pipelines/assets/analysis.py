@@ -24,23 +24,29 @@ from beacon_pipelines.resources import ExecutionStoreResource
 
 INFERENCE_KEY = AssetKey("inference_responses")
 MAX_LISTED_MISSING = 20
+LINEAGE_PAGE = 200
 
 
 def partition_lineage(context: AssetExecutionContext, plan: AuditPlan) -> dict[str, str]:
     """partition key -> run id of the materialization of this audit that the analysis uses."""
     wanted = {str(partition_key(m, r)) for m in plan.models for r in plan.regions}
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=INFERENCE_KEY, asset_partitions=sorted(wanted)),
-        limit=max(100, 10 * len(wanted)),
-        ascending=False,
-    ).records
+    records_filter = AssetRecordsFilter(asset_key=INFERENCE_KEY, asset_partitions=sorted(wanted))
     used: dict[str, str] = {}
-    for record in records:
-        materialization = record.asset_materialization
-        audit = materialization.metadata.get("audit_id") if materialization else None
-        if audit is None or audit.value != plan.audit_id:
-            continue
-        used.setdefault(materialization.partition, record.run_id)
+    cursor = None
+    # Newest first, page by page: an old audit's partitions may lie behind many later audits.
+    while len(used) < len(wanted):
+        page = context.instance.fetch_materializations(
+            records_filter, limit=LINEAGE_PAGE, cursor=cursor, ascending=False
+        )
+        for record in page.records:
+            materialization = record.asset_materialization
+            audit = materialization.metadata.get("audit_id") if materialization else None
+            if audit is None or audit.value != plan.audit_id:
+                continue
+            used.setdefault(materialization.partition, record.run_id)
+        if not page.has_more:
+            break
+        cursor = page.cursor
     return used
 
 
