@@ -6,13 +6,13 @@ files are written all or nothing, exactly as the bias_report asset writes them.
 
 from __future__ import annotations
 
-import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import beacon_pipelines
 from beacon_pipelines.analysis.audit_analysis import analyze_audit
+from beacon_pipelines.analysis.audit_compare import previous_audit
 from beacon_pipelines.audit_plan import check_audit_id, missing_keys
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.report.audit_report import write_audit_report
@@ -36,19 +36,16 @@ class Rerendered:
     warnings: list[str] = field(default_factory=list)
 
 
-def _analyse(audit_id, executions, catalog, plan):
-    """The analysis as the bias_analysis asset computes it, with what this analysis accepts."""
-    accepted = inspect.signature(analyze_audit).parameters
-    optional = {
-        "question_texts": {q.id: q.text for q in catalog.questions},
-        "region_order": list(plan.regions),
-    }
-    categories = {q.id: q.category for q in catalog.questions}
+def _analyse(audit_id, executions, catalog, plan, store: ExecutionStore):
+    """The analysis as the bias_analysis asset computes it, previous audit included."""
+    before = previous_audit(store.list_audits(), plan)
     return analyze_audit(
         audit_id,
         executions,
-        categories,
-        **{name: value for name, value in optional.items() if name in accepted},
+        {q.id: q.category for q in catalog.questions},
+        question_texts={q.id: q.text for q in catalog.questions},
+        previous=(before.audit_id, store.executions_frame(before.audit_id)) if before else None,
+        region_order=list(plan.regions),
     )
 
 
@@ -78,6 +75,7 @@ def rerender_report(
             )
         executions = store.executions_frame(audit_id)
         display_url = store.display_url
+        analysis = _analyse(audit_id, executions, catalog, plan, store)
     finally:
         store.dispose()
 
@@ -93,7 +91,6 @@ def rerender_report(
         )
         warnings.append(note)
         provenance["catalog note"] = note
-    analysis = _analyse(audit_id, executions, catalog, plan)
     inputs = report_inputs(
         catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance
     )

@@ -57,7 +57,9 @@ def test_the_analysis_run_records_checks_and_metadata_for_the_ui(small_audit, mo
     ]
     assert all(c.passed for c in checks.values())
     summary = materialization.metadata["summary"].value
-    assert "**Audit rep-1**" in summary and "qwen2.5-1.5b withholds" in summary
+    assert summary.startswith("**Audit rep-1**: overall risk **")
+    findings = summary.split("**Key findings**")[1]
+    assert any("qwen2.5-1.5b" in f and "tiananmen" in f for f in findings.splitlines())
     table = materialization.metadata["rates_table"]
     assert [c.name for c in table.schema.columns][:2] == ["model", "region"]
     assert len(table.records) == 2
