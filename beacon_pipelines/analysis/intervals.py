@@ -20,8 +20,9 @@ def wilson_interval(successes, n, z: float = Z95):
     denom = 1 + z * z / safe
     centre = (p + z * z / (2 * safe)) / denom
     half = z * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe)) / denom
-    low = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
-    high = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    # Exact at the ends (0 of n, n of n), where rounding would leave 1e-16 off.
+    low = np.where((n_arr > 0) & (k > 0), np.clip(centre - half, 0.0, 1.0), 0.0)
+    high = np.where((n_arr > 0) & (k < n_arr), np.clip(centre + half, 0.0, 1.0), 1.0)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
