@@ -17,7 +17,7 @@ import pytest
 from beacon_pipelines.report.html import render_report
 from beacon_pipelines_tests.report import audit_factory as af
 from beacon_pipelines_tests.report.page_tags import REPORT_TAGS, PageTags
-from beacon_pipelines_tests.report.test_hostile_answers import IMG, SCRIPT, hostile_rows
+from beacon_pipelines_tests.report.test_hostile_answers import IMG, SCRIPT, hostile_inputs
 
 MARKER = "BEACON_XSS_RAN"  # written only by script that runs: the answers spell it in pieces
 CSP = "<meta http-equiv='Content-Security-Policy'"
@@ -80,7 +80,7 @@ def test_the_detector_sees_a_script_that_runs(tmp_path):
 
 @pytest.mark.parametrize("with_csp", [True, False], ids=["as-written", "without-csp"])
 def test_no_script_from_an_answer_runs_and_the_charts_are_there(tmp_path, with_csp):
-    page = render_report(af.inputs(hostile_rows()))
+    page = render_report(hostile_inputs())
     if not with_csp:
         # Escaping alone must hold: the policy is a second fence, not the first.
         head, rest = page.split(CSP, 1)
