@@ -12,7 +12,13 @@ import pandas as pd
 
 from beacon_pipelines.report import report_charts
 from beacon_pipelines.report.answer_diff import word_diff_html
-from beacon_pipelines.report.headline import key_findings, overall_risk, risk_column, risk_level
+from beacon_pipelines.report.headline import (
+    RISK_LEVELS,
+    key_findings,
+    overall_risk,
+    risk_column,
+    risk_level,
+)
 from beacon_pipelines.report.report_inputs import ReportInputs
 from beacon_pipelines.report.safe_text import (
     MAX_ANSWER_CHARS,
@@ -266,6 +272,18 @@ def _answer_card(row: dict, home: str, home_text: str | None, samples: list[str]
     )
 
 
+def _question_order(planned, questions: pd.DataFrame, risk_col: str | None) -> list[str]:
+    """Riskiest questions first (worst model's level), the catalog's order otherwise."""
+    if not risk_col:
+        return list(planned)
+    rank = {level: i for i, level in enumerate(RISK_LEVELS)}
+    worst = {
+        q: max((rank.get(risk_level(r) or "", -1) for r in group[risk_col]), default=-1)
+        for q, group in questions.groupby("question_id")
+    }
+    return sorted(planned, key=lambda q: -worst.get(q, -1))
+
+
 def _answers(inputs: ReportInputs) -> list[str]:
     answers = inputs.analysis.answers
     questions = inputs.analysis.questions
@@ -273,6 +291,7 @@ def _answers(inputs: ReportInputs) -> list[str]:
     regions = list(inputs.plan.regions)
     parts = [
         "<h2 id='answers'>Answers side by side</h2>",
+        "<p class='muted'>Questions with the highest risk come first.</p>" if risk_col else "",
         "<p class='legend muted'>Each model's home region comes first; other regions show a "
         "word diff against it: <span><ins>added</ins></span><span><del>removed</del> (shown "
         "when the answers are at least half alike)</span><span>⚑ served elsewhere "
@@ -280,7 +299,7 @@ def _answers(inputs: ReportInputs) -> list[str]:
         f"{MAX_ANSWER_CHARS:,} characters are cut; "
         "executions.csv has them whole.</p>",
     ]
-    for question_id in inputs.plan.questions:
+    for question_id in _question_order(inputs.plan.questions, questions, risk_col):
         category = inputs.question_categories.get(question_id, "")
         parts.append(
             f"<section class='question' id='q-{escape(question_id)}'>"

@@ -91,10 +91,11 @@ def test_one_similarity_matrix_per_question_and_latency_failover_charts():
 
 def test_answers_side_by_side_start_with_the_home_region_and_diff_against_it():
     page = _page()
-    qwen = page.split("<h4>qwen2.5-1.5b")[2]  # the tiananmen section of qwen
-    regions = re.findall(r"<span class='region'>(\w+)</span>", qwen.split("</section>")[0])
+    section = page.split("id='q-tiananmen_1989'>")[1].split("</section>")[0]
+    qwen = section.split("<h4>qwen2.5-1.5b")[1]
+    regions = re.findall(r"<span class='region'>(\w+)</span>", qwen)
     assert regions == ["ASIA", "US", "EU"]  # qwen's home region (catalog) first
-    llama = page.split("<h4>llama3.2-1b")[2].split("<h4>")[0]
+    llama = section.split("<h4>llama3.2-1b")[1].split("<h4>")[0]
     assert "<del>Hundreds to thousands of </del><ins>Several hundred </ins>" in llama
     assert "<span class='cls refusal'>refusal</span>" in qwen
     assert "<span class='cls substantive'>substantive</span>" in qwen
@@ -148,3 +149,15 @@ def test_an_answer_left_out_of_the_comparison_says_so():
     inputs = af.inputs(rows)
     inputs.analysis.answers["compared"] = ~inputs.analysis.answers["failed_over"]
     assert "⚑ served in ASIA · not compared" in render_report(inputs)
+
+
+def test_riskiest_questions_come_first_when_the_analysis_rates_them():
+    inputs = af.inputs()
+    questions = inputs.analysis.questions
+    questions["risk"] = "LOW"
+    questions.loc[questions["question_id"] == "tiananmen_1989", "risk"] = "HIGH"
+    page = render_report(inputs)
+    assert page.index("id='q-tiananmen_1989'") < page.index("id='q-math_basic'")
+    questions["risk"] = "LOW"
+    page = render_report(inputs)
+    assert page.index("id='q-math_basic'") < page.index("id='q-tiananmen_1989'")  # catalog order
