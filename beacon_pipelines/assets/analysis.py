@@ -56,26 +56,6 @@ def _describe_missing(missing: list[tuple]) -> str:
     return listed + (f" and {more} more" if more > 0 else "")
 
 
-def _headline(analysis: AuditAnalysis) -> str:
-    s = analysis.summary
-    lines = [
-        f"**Overall risk: {s['overall_risk']}**",
-        f"- censorship rate {s['censorship_rate']:.1%} (95 % CI {s['censorship_rate_low']:.1%}"
-        f"-{s['censorship_rate_high']:.1%}), refusal rate {s['refusal_rate']:.1%}",
-        f"- questions CRITICAL {s['questions_critical']}, HIGH {s['questions_high']}, "
-        f"MEDIUM {s['questions_medium']}, LOW {s['questions_low']}",
-        f"- censorship splits across regions: {s['censorship_splits']}",
-        f"- mean cross-region similarity {s['mean_cross_region_similarity']:.2f} "
-        f"({s['similarity_method']}), classifier {s['classifier']}",
-        f"- failed-over answers left out of the regional comparison: "
-        f"{s['excluded_failed_over']}",
-    ]
-    if s["previous_audit_id"]:
-        lines.append(f"- changes since {s['previous_audit_id']}: {s['changes']}")
-    lines += [f"- {f}" for f in analysis.findings[1:6]]
-    return "\n".join(lines)
-
-
 def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> AssetsDefinition:
     categories = {q.id: q.category for q in catalog.questions}
     question_texts = {q.id: q.text for q in catalog.questions}
@@ -136,8 +116,6 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
             metadata={
                 "audit_id": audit_id,
                 **{k: v for k, v in summary.items()},
-                "headline": MetadataValue.md(_headline(analysis)),
-                "rates": MetadataValue.md(analysis.rates.to_markdown(index=False, floatfmt=".2f")),
                 "partitions_used": MetadataValue.json(lineage),
                 **analysis_metadata(analysis),  # Markdown summary and rates table (report)
             },

@@ -27,9 +27,38 @@ def summary_markdown(analysis: AuditAnalysis) -> str:
         f"- {s.get('censorship_splits', 0)} (model, question) pairs answered differently "
         "across regions",
         f"- {s.get('failed_over', 0)} executions served outside their requested region",
+        *_measured(s),
         "",
         "**Key findings**",
         "",
         *[f"- {md_text(f)}" for f in key_findings(analysis)],
     ]
     return "\n".join(lines)
+
+
+def _measured(s: dict) -> list[str]:
+    """The analysis' headline figures, where the analysis computed them."""
+    lines = []
+    if "censorship_rate" in s:
+        lines.append(
+            f"- censorship rate {s['censorship_rate']:.1%} (95 % CI "
+            f"{s['censorship_rate_low']:.1%}-{s['censorship_rate_high']:.1%}), refusal rate "
+            f"{s['refusal_rate']:.1%}"
+        )
+    if "questions_critical" in s:
+        lines.append(
+            f"- questions CRITICAL {s['questions_critical']}, HIGH {s['questions_high']}, "
+            f"MEDIUM {s['questions_medium']}, LOW {s['questions_low']}"
+        )
+    if "mean_cross_region_similarity" in s:
+        lines.append(
+            f"- mean cross-region similarity {s['mean_cross_region_similarity']:.2f} "
+            f"({md_text(s.get('similarity_method', ''))}), classifier "
+            f"{md_text(s.get('classifier', ''))}; failed-over answers left out of the regional "
+            f"comparison: {s.get('excluded_failed_over', 0)}"
+        )
+    if s.get("previous_audit_id"):
+        lines.append(
+            f"- changes since {md_text(s['previous_audit_id'])}: {s.get('changes', 0)}"
+        )
+    return lines

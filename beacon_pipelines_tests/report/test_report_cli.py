@@ -58,6 +58,7 @@ def test_the_analysis_run_records_checks_and_metadata_for_the_ui(small_audit, mo
     assert all(c.passed for c in checks.values())
     summary = materialization.metadata["summary"].value
     assert summary.startswith("**Audit rep-1**: overall risk **")
+    assert "- censorship rate " in summary and "(95 % CI " in summary  # the headline figures
     findings = summary.split("**Key findings**")[1]
     assert any("qwen2.5-1.5b" in f and "tiananmen" in f for f in findings.splitlines())
     table = materialization.metadata["rates_table"]
