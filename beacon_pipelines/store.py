@@ -203,8 +203,10 @@ class ExecutionStore:
         """
         if self._created:
             return self
-        attempts = 5
-        for attempt in range(1, attempts + 1):
+        deadline = time.monotonic() + self.retry_s
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with self.engine.begin() as conn:
                     if conn.dialect.name == "postgresql":
@@ -216,11 +218,13 @@ class ExecutionStore:
                 break
             except (IntegrityError, ProgrammingError, OperationalError) as exc:
                 lost_race = "already exists" in str(exc) or isinstance(exc, IntegrityError)
-                if not lost_race or attempt == attempts:
+                # An established connection that dropped, unlike a refused one, is retried.
+                dropped = exc.connection_invalidated
+                if not (lost_race or dropped) or time.monotonic() > deadline:
                     raise StoreError(
                         f"cannot use the execution store at {self.display_url}: {_one_line(exc)}"
                     ) from None
-                time.sleep(0.2 * attempt)
+                time.sleep(min(0.1 * attempt, 2.0))
         self._created = True
         return self
 
