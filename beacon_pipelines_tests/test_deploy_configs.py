@@ -25,7 +25,10 @@ def test_the_postgres_instance_config_is_valid_and_takes_credentials_from_the_en
 ):
     from dagster._core.instance.config import dagster_instance_config
 
-    db = POSTGRES["storage"]["postgres"]["postgres_db"]
+    storages = ("run_storage", "event_log_storage", "schedule_storage")
+    db = POSTGRES["run_storage"]["config"]["postgres_db"]
+    assert all(POSTGRES[s]["config"]["postgres_db"] == db for s in storages)
+    assert POSTGRES["event_log_storage"]["class"] == "PoolSafePostgresEventLogStorage"
     for field in ("username", "password", "hostname", "db_name"):
         assert set(db[field]) == {"env"}, f"{field} must come from an env var"
     shutil.copy(PROJECT_DIR / "deploy" / "dagster.postgres.yaml", tmp_path / "dagster.yaml")
@@ -36,7 +39,7 @@ def test_the_helm_values_run_beacon_on_postgres_with_k8s_runs_and_the_same_gpu_c
     assert HELM["runLauncher"]["type"] == "K8sRunLauncher"
     pg = HELM["postgresql"]
     assert pg["enabled"] is False and pg["postgresqlPassword"] == ""
-    assert pg["postgresqlScheme"] == POSTGRES["storage"]["postgres"]["postgres_db"]["scheme"]
+    assert pg["postgresqlScheme"] == POSTGRES["run_storage"]["config"]["postgres_db"]["scheme"]
     assert HELM["generatePostgresqlPasswordSecret"] is False
     [deployment] = HELM["dagster-user-deployments"]["deployments"]
     assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "beacon_pipelines.definitions"]

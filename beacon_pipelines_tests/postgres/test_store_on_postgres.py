@@ -17,6 +17,7 @@ from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import partition_requests, run_partition
 from beacon_pipelines.store import ExecutionStore, StoreError
 from beacon_pipelines_tests.postgres.conftest import terminate_connections
+from beacon_pipelines_tests.postgres.create_race import create_at_once
 
 CATALOG = load_catalog()
 PLAN = AuditPlan(
@@ -65,21 +66,12 @@ def test_a_partition_round_trips_and_postgres_refuses_a_second_success(store):
     assert len(_rows(store)) == 2
 
 
-def _create_at_once(url: str, barrier) -> str:
-    barrier.wait()
-    try:
-        ExecutionStore(url).create().dispose()
-        return "ok"
-    except Exception as exc:  # reported to the test, which shows it
-        return f"{type(exc).__name__}: {exc}"
-
-
 def test_many_processes_creating_the_store_at_once_all_succeed(pg_url):
     processes = 8
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Manager().Barrier(processes)
-    with ctx.Pool(processes) as pool:
-        outcomes = pool.starmap(_create_at_once, [(pg_url, barrier)] * processes)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ctx.Pool(processes) as pool:
+        barrier = manager.Barrier(processes)
+        outcomes = pool.starmap_async(create_at_once, [(pg_url, barrier)] * processes).get(240)
     assert outcomes == ["ok"] * processes
     engine = sa.create_engine(pg_url)
     with engine.connect() as conn:
