@@ -153,6 +153,21 @@ def test_cold_start_over_budget_is_its_own_error():
     assert clock.slept == [30]
 
 
+def test_cold_start_per_region_overrides_the_default():
+    clock = FakeClock()
+    config = SimConfig.model_validate(
+        {"latency": {"cold_start_s": 2, "cold_start_by_region": {"ASIA": 400}}}
+    )
+    backend = SimulatedBackend(
+        config, cold_start_timeout_s=300, sleep=clock.sleep, clock=clock.time
+    )
+    slow = list(backend.generate(requests_for("llama3.2-1b", "ASIA")))
+    assert all(r.error_kind is ErrorKind.COLD_START_TIMEOUT for r in slow)
+    assert clock.slept == [300]
+    fine = list(backend.generate(requests_for("llama3.2-1b", "EU")))
+    assert all(r.ok for r in fine) and clock.slept[1] == 2
+
+
 def test_config_file_loads(tmp_path):
     path = tmp_path / "sim.yaml"
     path.write_text(

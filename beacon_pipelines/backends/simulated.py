@@ -35,8 +35,20 @@ class Latency(_Strict):
     """Per batched call: cold start once per container, then per call and per token."""
 
     cold_start_s: float = Field(default=0.0, ge=0)
+    # Region -> cold start there, overriding cold_start_s (APAC cold starts took 6+ min).
+    cold_start_by_region: dict[str, float] = Field(default_factory=dict)
     per_call_s: float = Field(default=0.0, ge=0)
     per_token_s: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _non_negative_cold_starts(self) -> Latency:
+        negative = {r: s for r, s in self.cold_start_by_region.items() if s < 0}
+        if negative:
+            raise ValueError(f"cold starts must be >= 0, got {negative}")
+        return self
+
+    def cold_start_in(self, region: str) -> float:
+        return self.cold_start_by_region.get(region, self.cold_start_s)
 
 
 class Fault(_Strict):
@@ -112,7 +124,8 @@ class SimulatedBackend:
             yield from self._fail_all(batch, kind, message, started)
             return
 
-        cold = self.config.latency.cold_start_s if (model, target) not in self._warm else 0.0
+        warm = (model, target) in self._warm
+        cold = 0.0 if warm else self.config.latency.cold_start_in(target)
         if cold > self.cold_start_timeout_s:
             self._sleep(self.cold_start_timeout_s)
             yield from self._fail_all(
