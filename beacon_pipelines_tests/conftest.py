@@ -25,16 +25,19 @@ def write_catalog(path: Path, **overrides) -> Path:
     return path
 
 
-@pytest.fixture
-def small_catalog(tmp_path) -> Path:
+def write_small_catalog(path: Path) -> Path:
     """Three models x three regions x two questions: the full shape at a quarter of the size."""
     data = default_catalog_dict()
     data["questions"] = [
         q for q in data["questions"] if q["id"] in ("math_basic", "tiananmen_1989")
     ]
-    path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@pytest.fixture
+def small_catalog(tmp_path) -> Path:
+    return write_small_catalog(tmp_path / "catalog.yaml")
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ def read_executions(path: Path) -> pd.DataFrame:
 
 
 def partition_intervals(executions: pd.DataFrame) -> pd.DataFrame:
-    """One row per backend call (a run of one partition): from its first answer's start to
-    its last answer's end."""
+    """One row per backend call (one attempt of one partition in one run): from its first
+    answer's start to its last answer's end."""
     return (
-        executions.groupby(["model", "region", "run_id"], dropna=False)
+        executions.groupby(["model", "region", "run_id", "attempt"], dropna=False)
         .agg(start=("started_at", "min"), end=("finished_at", "max"))
         .reset_index()
         .sort_values("start")
