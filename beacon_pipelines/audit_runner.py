@@ -184,7 +184,7 @@ def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> N
     the GPU cap, and free the slots of workers that died (else a crash deadlocks the cap)."""
     from dagster import DagsterInstance
 
-    from beacon_pipelines.gpu_pool import GPU_POOL, release_dead_workers, set_gpu_cap
+    from beacon_pipelines.gpu_pool import release_dead_workers, set_gpu_cap
 
     with DagsterInstance.get() as instance:
         instance.get_runs(limit=1)
@@ -193,11 +193,6 @@ def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> N
             instance.schedule_storage.all_instigator_state()
         if gpu_cap is not None:
             set_gpu_cap(instance, gpu_cap)
-        elif GPU_POOL not in instance.event_log_storage.get_concurrency_keys():
-            # Else the workers' first claims initialize the pool at once, and on Postgres all
-            # but one fail (Dagster 1.13 retries an IntegrityError inside the aborted
-            # transaction: InFailedSqlTransaction), failing their runs.
-            instance.event_log_storage.initialize_concurrency_limit_to_default(GPU_POOL)
         released = release_dead_workers(instance)
         if released:
             progress(

@@ -125,7 +125,21 @@ class SerialisedPoolSlots:
 
     def initialize_concurrency_limit_to_default(self, concurrency_key):
         with self._slots_locked():
+            # Runs starting together each saw no limit and each ask to create it; the second
+            # INSERT would fail, and on Postgres Dagster retries inside the aborted transaction
+            # (InFailedSqlTransaction), failing the run. Once one has created it, done.
+            if self._has_default_limit(concurrency_key):
+                return True
             return super().initialize_concurrency_limit_to_default(concurrency_key)
+
+    def _has_default_limit(self, concurrency_key) -> bool:
+        if not self.has_instance:
+            return False
+        default = self._instance.global_op_concurrency_default_limit
+        return any(
+            pool.name == concurrency_key and pool.from_default and pool.limit == default
+            for pool in self.get_pool_limits()
+        )
 
 
 def default_event_log_dir() -> str:

@@ -44,6 +44,16 @@ def test_the_instance_really_stores_in_postgres(pg_instance):
     assert pg_instance.event_log_storage.get_concurrency_info("gpu").limit == 3
 
 
+def test_runs_starting_together_initialize_the_gpu_pool_once(pg_instance):
+    """Each run that finds no limit asks to create it; the later ones must not fail (Dagster's
+    own retry runs inside the aborted transaction on Postgres: InFailedSqlTransaction)."""
+    storage = pg_instance.event_log_storage
+    assert storage.initialize_concurrency_limit_to_default("gpu")
+    assert storage.initialize_concurrency_limit_to_default("gpu")
+    info = storage.get_concurrency_info("gpu")
+    assert info.slot_count == 3 and info.limit == 3
+
+
 def test_the_analysis_refuses_a_partial_audit_on_postgres(
     pg_instance, pg_url, small_catalog, tmp_path
 ):
