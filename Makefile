@@ -38,6 +38,10 @@ test: lint
 		$$sudo apt-get update && $$sudo apt-get install -y chromium; fi
 	$(BIN)/python -m pytest
 
+# Benchmarks (simulated backend, fresh temp instances; a few minutes): name=value figures on stdout.
+bench: install
+	$(BIN)/python benchmarks/run.py $(ARGS)
+
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
 

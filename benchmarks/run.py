@@ -1,0 +1,172 @@
+"""Beacon's benchmarks: `make bench` (or `.venv/bin/python benchmarks/run.py`).
+
+Prints one `name=value` line per figure on stdout, each the median of --repeats runs, plus the
+machine and its load average (the figures depend on both); progress goes to stderr. Nothing
+here is a test: no figure fails the build, the targets are printed next to them.
+
+Cases:
+  orchestration  `beacon audit` of 9 partitions (3 models x 3 regions x 8 questions) of
+                 --partition-s each on the simulated backend, GPU cap 3, on a fresh instance
+  batching       GPU-seconds, one batched call per partition vs one call per question
+  analysis       analyze_audit on 100,000 synthetic executions, in a process of its own
+  classifier     refusal classifier throughput
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+CASES = ("orchestration", "batching", "analysis", "classifier")
+TARGETS = {
+    "makespan_ratio": "<= 1.15",
+    "barrier_gap_s": "<= 2",
+    "batched_vs_per_question_gpu_s": "<= 0.35",
+    "analysis_100k_s": "< 60",
+    "analysis_100k_peak_mb": "< 2048",
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def emit(name: str, value, unit_fmt: str = "{:.3f}") -> None:
+    text = unit_fmt.format(value) if isinstance(value, float) else str(value)
+    target = f"  # target {TARGETS[name]}" if name in TARGETS else ""
+    print(f"{name}={text}{target}", flush=True)
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def orchestration(repeats: int, partition_s: float, cap: int) -> None:
+    from orchestration import prepare_home, run_audit_once
+
+    with tempfile.TemporaryDirectory(prefix="beacon-bench-") as tmp:
+        home = prepare_home(Path(tmp))
+        runs = []
+        for i in range(repeats):
+            log(f"orchestration {i + 1}/{repeats}: 9 partitions x {partition_s:g} s, cap {cap} "
+                f"(load {load()})")
+            timing = run_audit_once(home, partition_s, cap, f"bench-{i + 1}")
+            log(f"  makespan {timing.makespan_s:.1f} s (ideal {timing.ideal_s:.0f} s), "
+                f"first step {timing.first_step_s:.1f} s, barrier {timing.barrier_gap_s:.2f} s")
+            runs.append(timing)
+    emit("partition_s", partition_s, "{:g}")
+    emit("partitions", runs[0].partitions)
+    emit("cap", cap)
+    emit("makespan_s", median(r.makespan_s for r in runs))
+    emit("ideal_makespan_s", runs[0].ideal_s, "{:g}")
+    emit("makespan_ratio", median(r.makespan_ratio for r in runs))
+    emit("peak_inflight", max(r.peak_inflight for r in runs))
+    emit("slot_utilisation", median(r.slot_utilisation for r in runs))
+    emit("barrier_gap_s", median(r.barrier_gap_s for r in runs))
+    emit("run_launch_s", median(r.run_launch_s for r in runs))
+    emit("slot_handoff_s", median(r.slot_handoff_s for r in runs))
+    emit("first_step_s", median(r.first_step_s for r in runs))
+    emit("audit_wall_s", median(r.wall_s for r in runs))
+
+
+def batching(repeats: int) -> None:
+    from batching import measure
+
+    runs = []
+    for i in range(repeats):
+        log(f"batching {i + 1}/{repeats} (load {load()})")
+        runs.append(measure())
+    batched = median(r["batched"] for r in runs)
+    emit("batched_gpu_s", batched, "{:.0f}")
+    emit("per_question_gpu_s", median(r["per_question_cold"] for r in runs), "{:.0f}")
+    emit("batched_vs_per_question_gpu_s",
+         median(r["batched"] / r["per_question_cold"] for r in runs))
+    emit("batched_vs_per_question_warm_gpu_s",
+         median(r["batched"] / r["per_question_warm"] for r in runs))
+
+
+def analysis(repeats: int, executions: int) -> None:
+    runs = []
+    for i in range(repeats):
+        log(f"analysis {i + 1}/{repeats}: {executions} executions (load {load()})")
+        out = subprocess.run(
+            [sys.executable, str(HERE / "analysis_scale.py"), str(executions)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        log(f"  {result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB")
+        runs.append(result)
+    emit("analysis_executions", runs[0]["executions"])
+    emit("analysis_100k_s", median(r["seconds"] for r in runs), "{:.1f}")
+    emit("analysis_100k_peak_mb", median(r["peak_mb"] for r in runs), "{:.0f}")
+
+
+def classifier(repeats: int) -> None:
+    from classifier import answers_per_s, distinct_answers
+
+    texts = distinct_answers()
+    runs = []
+    for i in range(repeats):
+        log(f"classifier {i + 1}/{repeats}: {len(texts)} distinct answers (load {load()})")
+        runs.append(answers_per_s(texts))
+    emit("classifier_answers_per_s", median(runs), "{:.0f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case (median; >= 3)")
+    parser.add_argument("--partition-s", type=float, default=10.0,
+                        help="simulated GPU time of one partition (default 10)")
+    parser.add_argument("--cap", type=int, default=3)
+    parser.add_argument("--executions", type=int, default=100_000)
+    parser.add_argument("--only", default=",".join(CASES), help=f"comma-separated: {CASES}")
+    args = parser.parse_args(argv)
+    cases = [c.strip() for c in args.only.split(",")]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown or args.repeats < 1:
+        parser.error(f"unknown case(s) {unknown}" if unknown else "--repeats must be >= 1")
+
+    print(f"machine={os.cpu_count()} cores, {cpu_model()}, "
+          f"Python {platform.python_version()}, Dagster {version('dagster')}, SQLite instance")
+    print(f"repeats={args.repeats}")
+    print(f"load_avg_start={load()}", flush=True)
+    if "orchestration" in cases:
+        orchestration(args.repeats, args.partition_s, args.cap)
+    if "batching" in cases:
+        batching(args.repeats)
+    if "analysis" in cases:
+        analysis(args.repeats, args.executions)
+    if "classifier" in cases:
+        classifier(args.repeats)
+    print(f"load_avg_end={load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
