@@ -142,7 +142,7 @@ def run_audit(
 
     home = ensure_dagster_home()
     try:
-        _prepare_instance(options.gpu_cap, progress)
+        free_slots = _prepare_instance(options.gpu_cap, progress)
     except instance_errors() as exc:
         raise explain_instance_error(exc, home) from None
     store = store or ExecutionStore(default_store_url(home)).create()
@@ -162,7 +162,7 @@ def run_audit(
         f"on the {plan.backend} backend; Dagster instance {home}"
     )
     started = time.monotonic()
-    workers = _start_workers(defs, partitions, plan.audit_id, run_config, log_dir)
+    workers = _start_workers(defs, partitions, plan.audit_id, run_config, log_dir, free_slots)
     failed = _wait(workers, store, plan, started, progress, poll_s)
     missing = missing_keys(plan, store.succeeded_keys(plan.audit_id))
     if failed or missing:
@@ -179,9 +179,10 @@ def run_audit(
     )
 
 
-def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> None:
+def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
     """Create the instance's storage once, here (nine workers creating it at once race), set
-    the GPU cap, and free the slots of workers that died (else a crash deadlocks the cap)."""
+    the GPU cap, and free the slots of workers that died (else a crash deadlocks the cap).
+    Returns the GPU slots free now (None: the pool has no limit)."""
     from dagster import DagsterInstance
 
     from beacon_pipelines.gpu_pool import release_dead_workers, set_gpu_cap
@@ -199,6 +200,7 @@ def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> N
                 f"released the GPU slots of {len(released)} run(s) whose worker died: "
                 + ", ".join(r[:8] for r in released)
             )
+        return _free_gpu_slots(instance)
 
 
 def _audit_definitions():
@@ -222,21 +224,18 @@ def _start_worker(defs, model, region, audit_id, run_config, log_path: Path):
     return process
 
 
-def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path) -> dict:
+def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free) -> dict:
     """Fork one worker per partition; those that can have a GPU slot now go first, alone.
 
     Setting up a run costs each worker ~0.5 s of CPU (its run, events, slot claim). Nine at
     once on two cores shared that CPU evenly, so the first backend call waited for every
     run's setup (5-10 s measured); the others now set up while the first wave is on the GPU.
     """
-    from dagster import DagsterInstance
 
     def start(model, region):
         log = log_dir / f"{model}_{region}.log"
         return f"{model}|{region}", _start_worker(defs, model, region, audit_id, run_config, log)
 
-    with DagsterInstance.get() as instance:
-        free = _free_gpu_slots(instance)
     first = len(partitions) if free is None or free == 0 else min(free, len(partitions))
     workers = dict(start(m, r) for m, r in partitions[:first])
     if first < len(partitions):

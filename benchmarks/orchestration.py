@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class AuditTiming:
     first_step_s: float  # `beacon audit` started -> first inference step started
     first_run_s: float  # `beacon audit` started -> first inference run created
     wall_s: float  # the whole command, report included
+    cpu_s: float = 0.0  # CPU time of the command and its workers
 
     @property
     def makespan_ratio(self) -> float:
@@ -92,15 +94,25 @@ def run_audit_once(home: Path, partition_s: float, cap: int, audit_id: str) -> A
         str(BEACON), "audit", "--sim-config", str(sim), "--gpu-cap", str(cap),
         "--audit-id", audit_id, "--out", str(root / "reports" / audit_id),
     ]
+    cpu_before = _children_cpu_s()
     started = time.time()
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     finished = time.time()
+    cpu_s = _children_cpu_s() - cpu_before
     if result.returncode != 0:
         raise RuntimeError(
             f"beacon audit exited {result.returncode} (logs in {home}/logs/{audit_id}):\n"
             f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
         )
-    return read_timing(home, audit_id, cap, partition_s, started, finished)
+    timing = read_timing(home, audit_id, cap, partition_s, started, finished)
+    timing.cpu_s = cpu_s
+    return timing
+
+
+def _children_cpu_s() -> float:
+    # Workers are reaped by the CLI, so their time is in the CLI's, which is reaped by us.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _step_times(instance, run_id: str) -> dict[str, dict[str, float]]:

@@ -93,6 +93,7 @@ def orchestration(repeats: int, partition_s: float, cap: int) -> None:
     emit("slot_handoff_s", median(r.slot_handoff_s for r in runs))
     emit("first_step_s", median(r.first_step_s for r in runs))
     emit("audit_wall_s", median(r.wall_s for r in runs))
+    emit("audit_cpu_s", median(r.cpu_s for r in runs))
 
 
 def batching(repeats: int) -> None:
