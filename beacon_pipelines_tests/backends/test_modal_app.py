@@ -112,6 +112,7 @@ def test_declared_gpu_regions_timeouts_and_limits_match_the_catalog():
 def test_another_catalog_gives_other_classes(tmp_path):
     text = DEFAULT_CATALOG_PATH.read_text()
     text = text.replace("id: EU\n    modal_region: eu", "id: UK\n    modal_region: uk")
+    text = text.replace("home_region: EU", "home_region: UK")
     path = tmp_path / "catalog.yaml"
     path.write_text(text)
     spec = build_spec(load_catalog(path), app_name="beacon-uk")

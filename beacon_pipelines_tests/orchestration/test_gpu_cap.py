@@ -28,6 +28,11 @@ def test_nine_untagged_runs_never_exceed_the_cap_and_fill_it(dagster_home, small
     store_url = f"sqlite:///{tmp_path / 'beacon.db'}"
     env = cli_env(dagster_home, BEACON_STORE_URL=store_url, BEACON_CATALOG=str(small_catalog))
     catalog = load_catalog(small_catalog)
+    with DagsterInstance.get() as instance:
+        # The instance exists before its runs do, as it does for any UI user (nine processes
+        # creating a brand-new SQLite instance at once race on its schema, not on the pool).
+        instance.get_runs(limit=1)
+        instance.schedule_storage.all_instigator_state()
     workers = [
         subprocess.Popen(
             [
