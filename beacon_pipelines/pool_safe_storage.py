@@ -56,7 +56,9 @@ class SerialisedPoolSlots:
     (`interval_to_next_pending_claim_check` returns min(0, ...)): it spins a core until its next
     try, and its tries back off towards 15 s, so a freed GPU slot sat idle for seconds (measured:
     2-3 s per hand-over after a 15 s wait). A blocked claim here sleeps until a slot is released
-    (or `claim_wait_s` passes) and asks to be tried again at once.
+    (or `claim_wait_s` passes) and asks to be tried again at once. An executor that claims for
+    many pool steps in one loop (multiprocess) would wait up to that long per blocked step;
+    Beacon's jobs run in-process, one pool step per run.
     """
 
     claim_wait_s = 0.5  # longest a blocked claim sleeps before the database is asked again
