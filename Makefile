@@ -35,7 +35,7 @@ test: lint
 	@# CI renders report.html in headless Chromium (Debian's package); the test fails there without it.
 	@if [ -n "$$CI" ] && [ ! -x /usr/bin/chromium ]; then \
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$sudo apt-get update && $$sudo apt-get install -y chromium; fi
+		$$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y chromium; fi
 	$(BIN)/python -m pytest
 
 # Benchmarks (simulated backend, fresh temp instances; a few minutes): name=value figures on stdout.
