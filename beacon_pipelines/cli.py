@@ -300,6 +300,7 @@ def _executions(args) -> int:
 
 
 def _report(args) -> int:
+    from beacon_pipelines.analysis.similarity_choice import SimilaritySettingError
     from beacon_pipelines.audit_plan import AuditIdError
     from beacon_pipelines.report.exports import OutputDirError
     from beacon_pipelines.report_command import (
@@ -311,7 +312,10 @@ def _report(args) -> int:
 
     try:
         done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog)
-    except (UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError) as exc:
+    except (
+        UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError,
+        SimilaritySettingError,
+    ) as exc:
         print(f"beacon report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except IncompleteAuditError as exc:

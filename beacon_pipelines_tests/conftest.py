@@ -35,6 +35,13 @@ def write_small_catalog(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def lexical_similarity(monkeypatch):
+    """Hand-made cases are calibrated for TF-IDF: results must not depend on whether the
+    `embeddings` extra is installed. Tests of the embedding path set BEACON_SIMILARITY."""
+    monkeypatch.setenv("BEACON_SIMILARITY", "tfidf")
+
+
 @pytest.fixture
 def small_catalog(tmp_path) -> Path:
     return write_small_catalog(tmp_path / "catalog.yaml")

@@ -25,7 +25,8 @@ from beacon_pipelines.analysis.risk import (
     question_risk,
 )
 from beacon_pipelines.analysis.sensitivity import sensitivity_keywords, sensitivity_score
-from beacon_pipelines.analysis.similarity import TfidfSimilarity, content_tokens, jaccard
+from beacon_pipelines.analysis.similarity import content_tokens, jaccard
+from beacon_pipelines.analysis.similarity_choice import default_similarity
 from beacon_pipelines.analysis.tone import TONE_GAP, hedging_share
 
 KEY = ["model", "region", "question_id", "sample"]
@@ -61,7 +62,7 @@ class AnalysisOptions:
     # An answer served outside its requested region says nothing about that region.
     exclude_failed_over: bool = True
     classifier: ResponseClassifier | None = None
-    # Any object with similarity(a, b) -> [0, 1] and a name; default: TF-IDF cosine.
+    # Any object with similarity(a, b) -> [0, 1] and a name; default: default_similarity().
     similarity: object | None = None
 
 
@@ -358,7 +359,8 @@ def analyze_audit(
     )
     answers["compared"] = ~excluded_mask
     compared = answers[answers["compared"]]
-    similarity = options.similarity or TfidfSimilarity(answers["response"].dropna())
+    # Embeddings when the packaged model loads (BEACON_SIMILARITY decides), else TF-IDF.
+    similarity = options.similarity or default_similarity(answers["response"].dropna())
     order = region_order or sorted(answers["region"].unique().tolist())
     rates = rates_by_model_region(compared) if len(compared) else rates_by_model_region(answers)
     pairs = region_pairs(compared, similarity, order)

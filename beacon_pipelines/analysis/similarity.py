@@ -92,8 +92,8 @@ class TfidfSimilarity:
 class EmbeddingSimilarity:
     """Cosine of sentence embeddings from any `encode(list[str]) -> array` callable.
 
-    Used when an embedding model is installed and passed in; Beacon ships none by default
-    (the models worth using pull PyTorch), so the TF-IDF cosine is the default.
+    The packaged model (extra `embeddings`, see similarity_choice.py) is used when it loads;
+    it pulls PyTorch, so the default install has none and falls back to the TF-IDF cosine.
     """
 
     divergent_below, moderate_below = 0.5, 0.7  # see risk.py
