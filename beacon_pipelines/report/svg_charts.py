@@ -17,6 +17,17 @@ BLUE: Rgb = (9, 105, 218)
 FONT = "font-family='system-ui,sans-serif'"
 
 
+
+def _svg_open(css_class: str, width: float, height: float, title: str) -> list[str]:
+    """The opening of a chart: the svg element, its accessible title and its visible title."""
+    return [
+        f"<svg class='{css_class}' role='img' xmlns='http://www.w3.org/2000/svg' "
+        f"width='{width:.0f}' height='{height:.0f}' viewBox='0 0 {width:.0f} {height:.0f}' "
+        f"{FONT}>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='0' y='14' font-size='13' font-weight='600'>{escape(title)}</text>",
+    ]
+
 def _mix(low: Rgb, high: Rgb, t: float) -> str:
     t = min(1.0, max(0.0, t))
     r, g, b = (round(lo + (hi - lo) * t) for lo, hi in zip(low, high, strict=True))
@@ -49,12 +60,7 @@ def heatmap_svg(
     top = 42
     width = left + cell_w * len(cols) + 8
     height = top + cell_h * len(rows) + 8
-    out = [
-        f"<svg class='{css_class}' role='img' xmlns='http://www.w3.org/2000/svg' "
-        f"width='{width:.0f}' height='{height}' viewBox='0 0 {width:.0f} {height}' {FONT}>",
-        f"<title>{escape(title)}</title>",
-        f"<text x='0' y='14' font-size='13' font-weight='600'>{escape(title)}</text>",
-    ]
+    out = _svg_open(css_class, width, height, title)
     for j, col in enumerate(cols):
         x = left + cell_w * j + cell_w / 2
         out.append(
@@ -127,12 +133,7 @@ def bar_chart_svg(
     legend_w = sum(24 + _text_width(s.name, 11) for s in series)
     width = max(left + plot_w + 90, left + legend_w + 10)
     height = top + per_cat * len(categories) + 6
-    out = [
-        f"<svg class='chart bars' role='img' xmlns='http://www.w3.org/2000/svg' "
-        f"width='{width:.0f}' height='{height}' viewBox='0 0 {width:.0f} {height}' {FONT}>",
-        f"<title>{escape(title)}</title>",
-        f"<text x='0' y='14' font-size='13' font-weight='600'>{escape(title)}</text>",
-    ]
+    out = _svg_open("chart bars", width, height, title)
     x = left
     for s in series:
         out.append(
