@@ -43,7 +43,8 @@ bench: install
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h $(DEV_HOST) -p $(DEV_PORT)
+	@# dg finds the project by pyproject.toml ([tool.dg]) and runs it with this .venv.
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host $(DEV_HOST) --port $(DEV_PORT)
 
 clean:
 	rm -rf $(VENV) .dagster_home reports .pytest_cache .ruff_cache

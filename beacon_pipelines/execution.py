@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from beacon_pipelines.audit_plan import AuditPlan, ExecutionKey
 from beacon_pipelines.backends.base import (
     BackendError,
     GenerationParams,
@@ -21,6 +20,7 @@ from beacon_pipelines.backends.base import (
     InferenceResult,
 )
 from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.plan import AuditPlan, ExecutionKey
 from beacon_pipelines.store import ExecutionStore
 
 

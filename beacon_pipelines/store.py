@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from beacon_pipelines.audit_plan import AuditPlan, ExecutionKey
 from beacon_pipelines.backends.base import InferenceResult
+from beacon_pipelines.plan import AuditPlan, ExecutionKey
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -122,9 +122,23 @@ class AuditConflictError(ValueError):
     """An audit id reused with a different plan."""
 
 
+# The one variable that points Beacon at another store (Postgres in production); read only here.
+STORE_URL_ENV = "BEACON_STORE_URL"
+
+
 def default_store_url(dagster_home: str | os.PathLike | None = None) -> str:
     home = Path(dagster_home or os.environ.get("DAGSTER_HOME") or ".dagster_home")
     return f"sqlite:///{(home / 'beacon.db').resolve()}"
+
+
+def configured_store_url() -> str | None:
+    """The store URL set in the environment ($BEACON_STORE_URL), if any."""
+    return os.environ.get(STORE_URL_ENV) or None
+
+
+def resolve_store_url(dagster_home: str | os.PathLike | None = None) -> str:
+    """Where executions are stored: $BEACON_STORE_URL, else SQLite beside the instance."""
+    return configured_store_url() or default_store_url(dagster_home)
 
 
 def _safe_url(engine: Engine) -> str:
@@ -158,7 +172,7 @@ class ExecutionStore:
         except sa.exc.ArgumentError:
             # The URL may hold a password: never echo it.
             raise StoreError(
-                "the execution store URL (BEACON_STORE_URL) is not a SQLAlchemy URL; expected "
+                f"the execution store URL ({STORE_URL_ENV}) is not a SQLAlchemy URL; expected "
                 "e.g. postgresql+psycopg2://user:password@host:5432/db or sqlite:///path.db"
             ) from None
         kwargs: dict = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import dagster  # noqa: F401 - imported once here: its import runs `file` (platform.architecture)
 import pytest
 import yaml
 
@@ -12,6 +13,8 @@ from beacon_pipelines.catalog import DEFAULT_CATALOG_PATH
 from beacon_pipelines.store import ExecutionStore
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# Real-Postgres fixtures (pg_admin, pg_url, new_database) for the tests that need them.
+pytest_plugins = ["beacon_pipelines_tests.postgres_fixtures"]
 
 
 def default_catalog_dict() -> dict:
@@ -69,3 +72,48 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env["DAGSTER_HOME"] = str(home)
     env.update(extra)
     return env
+
+
+# -- the `integration` marker --------------------------------------------------------------------
+# `pytest -m "not integration"` is the fast suite. A test that starts a process, a server or
+# Postgres must say so with @pytest.mark.integration; outside it, those calls fail at once, so
+# the marker cannot go stale. Tests using a fixture that starts Postgres or a server are marked
+# here, by the fixture's name.
+INTEGRATION_FIXTURES = {
+    "pg_admin", "pg_url", "new_database",  # postgres_fixtures.py
+    "server",  # backends/test_openai_compatible.py: a local OpenAI-compatible HTTP server
+    "webhook", "failing_webhook",  # defs/automation/test_run_failure_alert.py
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+class UnmarkedIntegrationError(AssertionError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _integration_only_starts_processes(request, monkeypatch):
+    if request.node.get_closest_marker("integration"):
+        return
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise UnmarkedIntegrationError(
+                f"{request.node.nodeid} {what}: mark it @pytest.mark.integration"
+            )
+
+        return refused
+
+    import multiprocessing.process
+    import socketserver
+    import subprocess
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("starts a process"))
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse("starts a process"))
+    monkeypatch.setattr(os, "fork", refuse("forks"))
+    monkeypatch.setattr(socketserver.TCPServer, "server_bind", refuse("starts a server"))

@@ -6,26 +6,54 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from beacon_pipelines_tests.conftest import PROJECT_DIR, cli_env
 
 
-def test_dagster_definitions_validate_passes_over_workspace_yaml(dagster_home: Path):
-    dagster = Path(sys.executable).with_name("dagster")
+def _tool(name: str, *args: str, home: Path, **env: str) -> str:
+    """Run a console script of this venv from the project folder; its output, after exit 0."""
     result = subprocess.run(
-        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        [str(Path(sys.executable).with_name(name)), *args],
         cwd=PROJECT_DIR,
-        env=cli_env(dagster_home),
+        env=cli_env(home, **env),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation successful" in result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+@pytest.mark.integration
+def test_dagster_definitions_validate_passes_over_workspace_yaml(dagster_home: Path):
+    output = _tool("dagster", "definitions", "validate", "-w", "workspace.yaml", home=dagster_home)
+    assert "Validation successful" in output
+
+
+@pytest.mark.integration
+def test_dg_check_defs_finds_the_project_under_defs(dagster_home: Path):
+    """`dg` (as `make dev` runs it) finds the project by pyproject.toml and loads defs/."""
+    venv = str(Path(sys.executable).parents[1])
+    output = _tool("dg", "check", "defs", home=dagster_home, VIRTUAL_ENV=venv)
+    assert "All definitions loaded successfully" in output
+
+
+def test_the_code_location_is_the_graph_of_the_packaged_catalog():
+    """definitions.py loads defs/ (what dg, the UI and `dagster api grpc` serve)."""
+    from beacon_pipelines.definitions import defs
+
+    loaded = defs()
+    keys = {k.to_user_string() for k in loaded.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {"inference_responses", "bias_analysis", "bias_report"}
+    assert {job.name for job in loaded.jobs} == {"audit_inference", "audit_analysis"}
 
 
 def test_graph_shape():
-    from beacon_pipelines.definitions import defs
+    from beacon_pipelines.catalog import load_catalog
+    from beacon_pipelines.defs.audit_graph import build_definitions
 
+    defs = build_definitions(load_catalog())
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"inference_responses", "bias_analysis", "bias_report"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import pytest
 import yaml
 
 from beacon_pipelines_tests.conftest import PROJECT_DIR
@@ -60,12 +61,13 @@ def test_the_helm_values_run_beacon_on_postgres_with_k8s_runs_and_the_same_gpu_c
     )
 
 
+@pytest.mark.integration
 def test_make_dev_serves_the_ui_on_loopback_unless_told_otherwise():
-    def dagster_dev_line(*args: str) -> str:
+    def dg_dev_line(*args: str) -> str:
         out = subprocess.run(
             ["make", "-n", "dev", *args], cwd=PROJECT_DIR, capture_output=True, text=True
         ).stdout
-        return next(line for line in out.splitlines() if "dagster dev" in line)
+        return next(line for line in out.splitlines() if "dg dev" in line)
 
-    assert " -h 127.0.0.1 " in dagster_dev_line()
-    assert " -h 0.0.0.0 " in dagster_dev_line("DEV_HOST=0.0.0.0")
+    assert " --host 127.0.0.1 " in dg_dev_line()
+    assert " --host 0.0.0.0 " in dg_dev_line("DEV_HOST=0.0.0.0")

@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from beacon_pipelines.audit_plan import AuditPlan, missing_keys
 from beacon_pipelines.backends.base import ErrorKind, InferenceResult
 from beacon_pipelines.backends.simulated import SimulatedBackend
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import failover_region, partition_requests, run_partition
+from beacon_pipelines.plan import AuditPlan, missing_keys
 from beacon_pipelines.store import EXECUTION_COLUMNS, AuditConflictError
 
 CATALOG = load_catalog()

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from beacon_pipelines.audit_plan import AuditPlan
 from beacon_pipelines.backends.simulated import Latency, SimConfig, SimulatedBackend
 from beacon_pipelines.catalog import Catalog, load_catalog
 from beacon_pipelines.execution import run_partition
+from beacon_pipelines.plan import AuditPlan
 from beacon_pipelines.store import ExecutionStore
 
 COLD_START_S = 30.0

@@ -27,6 +27,7 @@ from beacon_pipelines.backends.base import (
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.registry import BackendConfig
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_REQUEST_TIMEOUT_S = 120.0
@@ -89,6 +90,10 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 class OpenAICompatibleBackend:
     name = "openai"
+
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> OpenAICompatibleBackend:
+        return cls(**config.settings_for("openai_"))
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from beacon_pipelines.backends.base import (
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.registry import BackendConfig
 from beacon_pipelines.backends.simulated_answers import answer_text
 from beacon_pipelines.yaml_config import ConfigFileError, load_yaml_model
 
@@ -89,6 +90,14 @@ def _tokens(text: str) -> int:
 
 class SimulatedBackend:
     name = "simulated"
+
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> SimulatedBackend:
+        return cls(
+            load_sim_config(config.sim_config or None),
+            execution_timeout_s=config.execution_timeout_s,
+            cold_start_timeout_s=config.cold_start_timeout_s,
+        )
 
     def __init__(
         self,

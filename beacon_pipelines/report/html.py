@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 
-from beacon_pipelines.report import report_charts
+from beacon_pipelines.report import charts as report_charts
 from beacon_pipelines.report.answer_diff import word_diff_html
 from beacon_pipelines.report.headline import (
     RISK_LEVELS,
@@ -19,7 +19,7 @@ from beacon_pipelines.report.headline import (
     risk_column,
     risk_level,
 )
-from beacon_pipelines.report.report_inputs import ReportInputs
+from beacon_pipelines.report.inputs import ReportInputs
 from beacon_pipelines.report.safe_text import (
     MAX_ANSWER_CHARS,
     bounded,

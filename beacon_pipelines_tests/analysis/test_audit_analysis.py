@@ -8,7 +8,7 @@ import pytest
 
 from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, analyze_audit
 from beacon_pipelines.analysis.audit_compare import previous_audit
-from beacon_pipelines_tests.analysis.frames import (
+from beacon_pipelines_tests.support.frames import (
     CATEGORIES,
     EU_ANSWER,
     EVASION,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from beacon_pipelines.analysis.refusal_eval import Evaluation, default_xstest_dir
-from beacon_pipelines.cli import main
+from beacon_pipelines.cli.main import main
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 XSTEST = PROJECT_DIR.parent / "shared" / "data" / "xstest"

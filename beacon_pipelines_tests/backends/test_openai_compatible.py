@@ -12,8 +12,8 @@ from beacon_pipelines.backends.openai_compatible import (
     parse_model_map,
     retry_after_seconds,
 )
-from beacon_pipelines_tests.backends.openai_server import FakeOpenAIServer, Scripted, answer_for
-from beacon_pipelines_tests.backends.requests_factory import partition
+from beacon_pipelines_tests.support.openai_server import FakeOpenAIServer, Scripted, answer_for
+from beacon_pipelines_tests.support.requests_factory import partition
 
 KEY = "sk-test-never-logged-1234"
 
@@ -156,6 +156,7 @@ def test_a_slow_reply_past_the_timeout_is_a_retryable_timeout(server):
     assert sleeps == []
 
 
+@pytest.mark.integration
 def test_an_unreachable_server_is_unavailable():
     with FakeOpenAIServer() as gone:
         url = gone.base_url
@@ -184,6 +185,7 @@ def test_region_base_urls_route_each_partition(server):
         assert len(asia.chat_requests()) == 8 and server.chat_requests() == []
 
 
+@pytest.mark.integration
 def test_preflight_names_an_unserved_model_and_a_refused_key():
     with FakeOpenAIServer(models=["llama3.2:1b"], api_key=KEY) as server:
         good = OpenAICompatibleBackend(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from beacon_pipelines.report.audit_report import REPORT_FILES, write_audit_report
 from beacon_pipelines.report.exports import ANALYSIS_COLUMNS
+from beacon_pipelines.report.folder import REPORT_FILES, write_audit_report
 from beacon_pipelines.store import EXECUTION_COLUMNS
-from beacon_pipelines_tests.report import audit_factory as af
+from beacon_pipelines_tests.support import audit_factory as af
 
 
 def test_exports_have_the_documented_columns(tmp_path):

@@ -7,11 +7,11 @@ import functools
 
 import pandas as pd
 
-from beacon_pipelines.report.audit_report import write_audit_report
+from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.html import render_report
 from beacon_pipelines.report.safe_text import MAX_ANSWER_CHARS, bounded, clean_text
-from beacon_pipelines_tests.report import audit_factory as af
-from beacon_pipelines_tests.report.page_tags import REPORT_TAGS, PageTags
+from beacon_pipelines_tests.support import audit_factory as af
+from beacon_pipelines_tests.support.page_tags import REPORT_TAGS, PageTags
 
 SCRIPT = '<script>document.title = "BEACON" + "_XSS_" + "RAN"</script>'
 IMG = "<img src=x onerror=\"document.body.setAttribute('data-x', 'BEACON'+'_XSS_'+'RAN')\">"

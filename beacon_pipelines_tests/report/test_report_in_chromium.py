@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from beacon_pipelines.report.html import render_report
-from beacon_pipelines_tests.report import audit_factory as af
-from beacon_pipelines_tests.report.page_tags import REPORT_TAGS, PageTags
 from beacon_pipelines_tests.report.test_hostile_answers import IMG, SCRIPT, hostile_inputs
+from beacon_pipelines_tests.support import audit_factory as af
+from beacon_pipelines_tests.support.page_tags import REPORT_TAGS, PageTags
+
+pytestmark = pytest.mark.integration  # starts Chromium
 
 MARKER = "BEACON_XSS_RAN"  # written only by script that runs: the answers spell it in pieces
 CSP = "<meta http-equiv='Content-Security-Policy'"

@@ -7,8 +7,8 @@ import re
 import pandas as pd
 
 from beacon_pipelines.report.html import render_report
-from beacon_pipelines_tests.report import audit_factory as af
-from beacon_pipelines_tests.report.page_tags import PageTags
+from beacon_pipelines_tests.support import audit_factory as af
+from beacon_pipelines_tests.support.page_tags import PageTags
 
 
 def _page(rows=None, backend="simulated", **analysis_extra) -> str:

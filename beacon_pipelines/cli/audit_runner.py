@@ -1,0 +1,309 @@
+"""Run a whole audit from the command line through the Dagster instance.
+
+Plan the audit in the store, start one Dagster run per (model, region) partition, report
+progress from the store, and start the analysis run the moment every partition succeeded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_for_exit
+from pathlib import Path
+
+from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
+from beacon_pipelines.cli.backend_options import BackendSettings
+from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
+from beacon_pipelines.instance.errors import explain as explain_instance_error
+from beacon_pipelines.instance.errors import instance_errors
+from beacon_pipelines.plan import (
+    AuditInputError,
+    AuditPlan,
+    build_plan,
+    missing_keys,
+    new_audit_id,
+    select,
+)
+from beacon_pipelines.report.output_folder import check_output_folder
+from beacon_pipelines.store import ExecutionStore, configured_store_url, resolve_store_url
+
+# The first wave of partition workers runs alone until its steps hold the GPU slots, for at
+# most this long; then the rest are forked (see _start_workers).
+HEAD_START_S = 5.0
+HEAD_START_POLL_S = 0.05
+
+
+@dataclass
+class AuditOptions:
+    catalog_path: Path | None = None
+    models: list[str] | None = None
+    regions: list[str] | None = None
+    questions: list[str] | None = None
+    samples: int = 1  # each question asked this many times (distinct executions)
+    backend: str = "simulated"
+    sim_config: Path | None = None
+    audit_id: str | None = None
+    out_dir: Path | None = None
+    store_url: str | None = None
+    backend_settings: BackendSettings = field(default_factory=BackendSettings)
+    gpu_cap: int | None = None  # persisted on the instance; None keeps the instance's limit
+    execution_timeout_s: float | None = None  # None: the backend resource's default
+    cold_start_timeout_s: float | None = None
+    failover_order: list[str] | None = None  # None: the catalog's region order
+
+
+@dataclass
+class AuditOutcome:
+    audit_id: str
+    plan: AuditPlan
+    succeeded: bool
+    report_path: Path | None = None
+    failed_partitions: list[str] = field(default_factory=list)
+    missing: list[tuple] = field(default_factory=list)
+    log_dir: Path | None = None
+
+
+def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
+    return build_plan(
+        catalog,
+        audit_id=options.audit_id or new_audit_id(),
+        backend=options.backend,
+        models=options.models,
+        regions=options.regions,
+        questions=options.questions,
+        samples=options.samples,
+    )
+
+
+def backend_run_config(options: AuditOptions) -> dict:
+    backend = {"kind": options.backend}
+    if options.sim_config:
+        backend["sim_config"] = str(Path(options.sim_config).resolve())
+    backend.update(options.backend_settings.resource_config(options.backend))
+    if options.execution_timeout_s is not None:
+        backend["execution_timeout_s"] = options.execution_timeout_s
+    if options.cold_start_timeout_s is not None:
+        backend["cold_start_timeout_s"] = options.cold_start_timeout_s
+    if options.failover_order:
+        backend["failover_order"] = list(options.failover_order)
+    return {"resources": {"backend": {"config": backend}}}
+
+
+def run_audit(
+    options: AuditOptions, progress: Callable[[str], None] = print, poll_s: float = 0.5
+) -> AuditOutcome:
+    from beacon_pipelines.instance.home import ensure_dagster_home
+
+    # Everything the user typed is checked before anything is created or launched.
+    catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
+    catalog = load_catalog(catalog_path)
+    planned = plan_audit(options, catalog)
+    if options.failover_order:
+        select(options.failover_order, catalog.region_ids, "failover region")
+    if options.gpu_cap is not None and options.gpu_cap < 1:
+        raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
+    if options.sim_config:
+        from beacon_pipelines.backends.simulated import load_sim_config
+
+        load_sim_config(options.sim_config)
+    # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
+    # Every catalog region, since a failover retry may go to any of them.
+    options.backend_settings.preflight(options.backend, planned.models, catalog.region_ids)
+    if catalog_path:
+        # Run workers and the definitions they load must see the same catalog.
+        os.environ[CATALOG_ENV_VAR] = str(catalog_path)
+
+    out_dir = check_output_folder(Path(options.out_dir or Path("reports") / planned.audit_id))
+    # An explicit store is reached before the instance is touched: a wrong URL writes nothing.
+    store_url = options.store_url or configured_store_url()
+    store = ExecutionStore(store_url).create() if store_url else None
+
+    home = ensure_dagster_home()
+    try:
+        free_slots = _prepare_instance(options.gpu_cap, progress)
+    except instance_errors() as exc:
+        raise explain_instance_error(exc, home) from None
+    store = store or ExecutionStore(resolve_store_url(home)).create()
+    plan = store.register_audit(planned)
+    run_config = backend_run_config(options)
+    log_dir = home / "logs" / plan.audit_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    partitions = [(m, r) for m in plan.models for r in plan.regions]
+    # Built once here, after the environment above is final (catalog, store URL), and inherited
+    # by every forked worker: no worker imports Dagster or builds definitions again.
+    defs = _audit_definitions()
+    store.dispose()  # pooled connections must not be inherited by the workers
+    progress(
+        f"audit {plan.audit_id}: {len(plan.models)} models x {len(plan.regions)} regions x "
+        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions "
+        f"on the {plan.backend} backend; Dagster instance {home}"
+    )
+    started = time.monotonic()
+    workers = _start_workers(defs, partitions, plan.audit_id, run_config, log_dir, free_slots)
+    failed = _wait(workers, store, plan, started, progress, poll_s)
+    missing = missing_keys(plan, store.succeeded_keys(plan.audit_id))
+    if failed or missing:
+        return AuditOutcome(
+            plan.audit_id, plan, False, failed_partitions=failed, missing=missing, log_dir=log_dir
+        )
+
+    progress(f"[{time.monotonic() - started:6.1f}s] every execution is in; analysing")
+    report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config)
+    if error:
+        progress(f"analysis failed: {error}")
+    return AuditOutcome(
+        plan.audit_id, plan, report is not None, report_path=report, log_dir=log_dir
+    )
+
+
+def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
+    """Create the instance's storage once, here (nine workers creating it at once race), set
+    the GPU cap, and free the slots of workers that died (else a crash deadlocks the cap).
+    Returns the GPU slots free now (None: the pool has no limit)."""
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.defs.gpu_pool import release_dead_workers, set_gpu_cap
+
+    with DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.event_log_storage.get_concurrency_keys()
+        if instance.schedule_storage is not None:
+            instance.schedule_storage.all_instigator_state()
+        if gpu_cap is not None:
+            set_gpu_cap(instance, gpu_cap)
+        released = release_dead_workers(instance)
+        if released:
+            progress(
+                f"released the GPU slots of {len(released)} run(s) whose worker died: "
+                + ", ".join(r[:8] for r in released)
+            )
+        return _free_gpu_slots(instance)
+
+
+def _audit_definitions():
+    """The Definitions for this process's environment (the module-level `defs` may have been
+    built under another catalog or store URL earlier in the same process)."""
+    from beacon_pipelines.defs.audit_graph import build_definitions
+
+    return build_definitions(load_catalog())
+
+
+def _start_worker(defs, model, region, audit_id, run_config, log_path: Path):
+    from beacon_pipelines.cli.workers import run_forked
+
+    # fork, not spawn: the child starts with Dagster imported and the definitions built.
+    process = multiprocessing.get_context("fork").Process(
+        target=run_forked,
+        args=(defs, model, region, audit_id, run_config, log_path),
+        name=f"beacon-partition-{model}-{region}",
+    )
+    process.start()
+    return process
+
+
+def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free) -> dict:
+    """Fork one worker per partition; those that can have a GPU slot now go first, alone.
+
+    Setting up a run costs each worker ~0.5 s of CPU (its run, events, slot claim). Nine at
+    once on two cores shared that CPU evenly, so the first backend call waited for every
+    run's setup (5-10 s measured); the others now set up while the first wave is on the GPU.
+    """
+
+    def start(model, region):
+        log = log_dir / f"{model}_{region}.log"
+        return f"{model}|{region}", _start_worker(defs, model, region, audit_id, run_config, log)
+
+    first = len(partitions) if free is None or free == 0 else min(free, len(partitions))
+    workers = dict(start(m, r) for m, r in partitions[:first])
+    if first < len(partitions):
+        _wait_for_full_pool(workers.values())
+        workers.update(start(m, r) for m, r in partitions[first:])
+    return workers
+
+
+def _free_gpu_slots(instance) -> int | None:
+    """GPU slots free on the instance now; None when the pool has no limit."""
+    from beacon_pipelines.defs.gpu_pool import GPU_POOL
+
+    storage = instance.event_log_storage
+    info = storage.get_concurrency_info(GPU_POOL)
+    # A pool no step has used yet has no slot rows: its limit is the instance's default.
+    limit = info.slot_count or storage.get_pool_config().default_pool_limit
+    return None if not limit else max(0, limit - len(info.claimed_slots))
+
+
+def _wait_for_full_pool(first_wave) -> None:
+    """Until the first wave's steps hold the free slots, one of them ends, or HEAD_START_S."""
+    from dagster import DagsterInstance
+
+    deadline = time.monotonic() + HEAD_START_S
+    with DagsterInstance.get() as instance:
+        while time.monotonic() < deadline:
+            if _free_gpu_slots(instance) == 0:
+                return
+            if wait_for_exit([p.sentinel for p in first_wave], timeout=HEAD_START_POLL_S):
+                return
+
+
+def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
+    total = len(plan.expected_keys())
+    last_counts: tuple = ()
+    failed: list[str] = []
+    pending = dict(workers)
+    while pending:
+        for key, process in list(pending.items()):
+            if process.exitcode is not None:
+                if process.exitcode != 0:
+                    failed.append(key)
+                process.join()
+                process.close()
+                del pending[key]
+        done = len(workers) - len(pending)
+        succeeded = len(store.succeeded_keys(plan.audit_id))
+        status = AuditProgress(
+            time.monotonic() - started, done, len(workers), len(failed), succeeded, total
+        )
+        if status.counts != last_counts:
+            progress(ProgressLine(status))  # a str: plain callbacks print it as before
+            last_counts = status.counts
+        if pending:
+            # Woken the moment a worker exits (the barrier waits on the last one), else polls
+            # the store for progress.
+            wait_for_exit([p.sentinel for p in pending.values()], timeout=poll_s)
+    return sorted(failed)
+
+
+def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple[Path | None, str]:
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.defs.gpu_pool import worker_tags
+    from beacon_pipelines.defs.jobs import ANALYSIS_JOB
+    from beacon_pipelines.defs.tags import AUDIT_ID_TAG, LAUNCHED_BY_TAG
+
+    config = {
+        **run_config,
+        "ops": {"bias_report": {"config": {"out_dir": str(out_dir)}}},
+        # The CLI prints its own progress; the run's full log is in the Dagster UI.
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
+            run_config=config,
+            instance=instance,
+            tags={AUDIT_ID_TAG: audit_id, LAUNCHED_BY_TAG: "cli", **worker_tags()},
+            raise_on_error=False,
+        )
+    if not result.success:
+        return None, _first_failure(result)
+    return out_dir / "report.html", ""
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            return event.step_failure_data.error.message.strip()
+    return "the analysis run failed (see the Dagster UI)"

@@ -1,0 +1,43 @@
+"""`beacon audit --dry-run`: what an audit would do and, on Modal, cost. No network, no writes."""
+
+from __future__ import annotations
+
+from beacon_pipelines.backends.modal.cost import estimate_audit_cost, format_cost
+from beacon_pipelines.backends.modal.deployment import build_spec
+from beacon_pipelines.backends.openai_compatible import check_base_url
+from beacon_pipelines.catalog import load_catalog
+from beacon_pipelines.cli.audit_runner import AuditOptions, plan_audit
+
+
+def dry_run_report(options: AuditOptions) -> str:
+    catalog = load_catalog(options.catalog_path)
+    plan = plan_audit(options, catalog)
+    settings = options.backend_settings
+    lines = [
+        f"dry run: {len(plan.models)} models x {len(plan.regions)} regions x "
+        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions in "
+        f"{len(plan.models) * len(plan.regions)} partitions on the {plan.backend} backend; "
+        "nothing started, nothing written"
+    ]
+    if plan.backend == "modal":
+        spec = build_spec(catalog, app_name=settings.modal_app_name)
+        lines.append(f"Modal app {spec.app_name!r}, one call per partition:")
+        for model in plan.models:
+            for region in plan.regions:
+                entry = spec.for_partition(model, region)
+                lines.append(
+                    f"  {model} / {region}: {entry.class_name} (gpu {entry.options['gpu']}, "
+                    f"region {entry.options['region']!r})"
+                )
+        cost = estimate_audit_cost(spec, plan, catalog.generation.max_new_tokens)
+        lines.append(format_cost(cost, plan))
+    elif plan.backend == "openai":
+        url = check_base_url(settings.openai_base_url or "")
+        for model in plan.models:
+            served = settings.openai_model_map.get(model, model)
+            lines.append(f"  {model}: POST {url}/chat/completions with model {served!r}")
+        lines.append(
+            f"  {settings.openai_concurrency} requests in flight per partition; API key from "
+            + (f"${settings.openai_api_key_env}" if settings.openai_api_key_env else "nowhere")
+        )
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""`beacon report AUDIT_ID`: re-render an audit's report folder from the execution store.
+
+The store is the record: the analysis is recomputed from it with the current code and the
+files are written all or nothing, exactly as the bias_report asset writes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import beacon_pipelines
+from beacon_pipelines.catalog import load_catalog
+from beacon_pipelines.plan import check_audit_id
+from beacon_pipelines.report.folder import write_audit_report
+from beacon_pipelines.report.inputs import report_inputs
+from beacon_pipelines.report.stored_audit import analyse_stored_audit, complete_plan
+from beacon_pipelines.store import ExecutionStore, resolve_store_url
+from beacon_pipelines.yaml_config import ConfigFileError
+
+DEFAULT_REPORTS_DIR = "reports"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class Rerendered:
+    written: dict[str, Path]
+    warnings: list[str] = field(default_factory=list)
+
+
+def rerender_report(
+    audit_id: str,
+    out_dir: Path | None = None,
+    catalog_path: Path | None = None,
+    store_url: str | None = None,
+) -> Rerendered:
+    from beacon_pipelines.instance.home import ensure_dagster_home
+
+    check_audit_id(audit_id)
+    catalog = load_catalog(catalog_path)
+    if store_url is None:
+        store_url = resolve_store_url(ensure_dagster_home())
+    store = ExecutionStore(store_url)
+    try:
+        analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog)
+        display_url = store.display_url
+    finally:
+        store.dispose()
+    plan, executions, analysis = analysed.plan, analysed.executions, analysed.analysis
+
+    warnings = []
+    provenance = {
+        "report written by": "beacon report (re-rendered from the execution store)",
+        "execution store": display_url,
+    }
+    if plan.catalog_sha256 != catalog.sha256():
+        note = (
+            f"the catalog used for question texts and home regions (sha256 {catalog.sha256()}) "
+            f"is not the one the audit ran with ({plan.catalog_sha256})"
+        )
+        warnings.append(note)
+        provenance["catalog note"] = note
+    inputs = report_inputs(
+        catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance
+    )
+    target = Path(out_dir or Path(DEFAULT_REPORTS_DIR) / audit_id).resolve()
+    return Rerendered(write_audit_report(inputs, target), warnings)
+
+
+def add_arguments(report: argparse.ArgumentParser) -> None:
+    report.add_argument("audit_id", metavar="AUDIT_ID")
+    report.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
+    report.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
+
+
+
+def run(args) -> int:
+    from beacon_pipelines.analysis.similarity_choice import SimilaritySettingError
+    from beacon_pipelines.plan import AuditIdError
+    from beacon_pipelines.report.exports import OutputDirError
+    from beacon_pipelines.report.stored_audit import IncompleteAuditError, UnknownAuditError
+    from beacon_pipelines.store import StoreError
+
+    try:
+        done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog)
+    except (
+        UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError,
+        SimilaritySettingError,
+    ) as exc:
+        print(f"beacon report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except IncompleteAuditError as exc:
+        print(f"beacon report: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for warning in done.warnings:
+        print(f"beacon report: warning: {warning}", file=sys.stderr)
+    print(f"report: {done.written['report.html']}")
+    return EXIT_OK
+
+

@@ -1,0 +1,76 @@
+"""Run one inference partition as its own Dagster run, in its own process.
+
+`beacon audit` forks one of these per (model, region) from a process that has already imported
+Dagster and built the definitions (a fresh interpreter per partition spent 1-2 s of CPU on
+imports each, nine at once on two cores). Separate processes keep Dagster's per-run log capture
+(file descriptors 1 and 2) apart, and the instance's GPU pool, not this launcher, decides when
+each one may call the backend. `python -m beacon_pipelines.cli.workers` runs one by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def execute_partition(defs, model: str, region: str, audit_id: str, run_config: dict) -> bool:
+    """One Dagster run of the inference job for (model, region) on the instance; its success.
+
+    Opens its own instance (own database connections): a forked worker must not share the
+    parent's.
+    """
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.defs.gpu_pool import worker_tags
+    from beacon_pipelines.defs.jobs import INFERENCE_JOB
+    from beacon_pipelines.defs.partitions import partition_key
+    from beacon_pipelines.defs.tags import AUDIT_ID_TAG, LAUNCHED_BY_TAG
+
+    job = defs.resolve_job_def(INFERENCE_JOB)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            partition_key=partition_key(model, region),
+            tags={AUDIT_ID_TAG: audit_id, LAUNCHED_BY_TAG: "cli", **worker_tags()},
+            raise_on_error=False,
+        )
+    return result.success
+
+
+def run_forked(defs, model: str, region: str, audit_id: str, run_config: dict, log: Path) -> None:
+    """Body of a worker forked by `beacon audit`: its output goes to the partition's log file,
+    its exit code says whether the run succeeded."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    # New stream objects: the parent's may have been mid-write (and locked) in another thread.
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as the process
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.exit(0 if execute_partition(defs, model, region, audit_id, run_config) else 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m beacon_pipelines.cli.workers")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--audit-id", required=True)
+    parser.add_argument("--run-config", default="{}", help="JSON run config")
+    args = parser.parse_args(argv)
+
+    from beacon_pipelines.catalog import load_catalog
+    from beacon_pipelines.defs.audit_graph import build_definitions
+
+    defs = build_definitions(load_catalog())
+
+    run_config = json.loads(args.run_config)
+    ok = execute_partition(defs, args.model, args.region, args.audit_id, run_config)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""bias_analysis: runs only on a complete audit, and says what is missing otherwise."""
+
+from dagster import (
+    AllPartitionMapping,
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Failure,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata
+from beacon_pipelines.defs.assets.audit_context import run_audit_id
+from beacon_pipelines.defs.lineage import latest_for_audit
+from beacon_pipelines.defs.partitions import partition_key
+from beacon_pipelines.defs.resources import ExecutionStoreResource
+from beacon_pipelines.plan import AuditPlan
+from beacon_pipelines.report.stored_audit import (
+    IncompleteAuditError,
+    UnknownAuditError,
+    analyse_stored_audit,
+    complete_plan,
+)
+
+INFERENCE_KEY = AssetKey("inference_responses")
+
+
+def partition_lineage(context: AssetExecutionContext, plan: AuditPlan) -> dict[str, str]:
+    """partition key -> run id of the materialization of this audit that the analysis uses."""
+    wanted = [str(partition_key(m, r)) for m in plan.models for r in plan.regions]
+    found = latest_for_audit(context.instance, INFERENCE_KEY, plan.audit_id, wanted)
+    return {key: record.run_id for key, record in found.items()}
+
+
+def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> AssetsDefinition:
+    @asset(
+        name="bias_analysis",
+        deps=[AssetDep(inference, partition_mapping=AllPartitionMapping())],
+        group_name="audit",
+        kinds={"pandas"},
+        description="Classes, refusal rates and cross-region divergence of one complete audit.",
+    )
+    def bias_analysis(
+        context: AssetExecutionContext, store: ExecutionStoreResource
+    ) -> Output[AuditAnalysis]:
+        audit_id = run_audit_id(context)
+        execution_store = store.get_store()
+        try:
+            plan = complete_plan(execution_store, audit_id)
+        except UnknownAuditError as exc:
+            raise Failure(
+                f"{exc}: run its inference partitions first", allow_retries=False
+            ) from None
+        except IncompleteAuditError as exc:
+            raise Failure(
+                str(exc),
+                metadata={"missing": MetadataValue.json([list(k[:3]) for k in exc.missing])},
+                allow_retries=False,
+            ) from None
+        lineage = partition_lineage(context, plan)
+        unmaterialized = sorted(
+            str(partition_key(m, r))
+            for m in plan.models
+            for r in plan.regions
+            if str(partition_key(m, r)) not in lineage
+        )
+        if unmaterialized:
+            raise Failure(
+                f"audit {audit_id!r}: partitions not materialized for this audit: "
+                f"{', '.join(unmaterialized)}",
+                allow_retries=False,
+            )
+        analysis = analyse_stored_audit(execution_store, plan, catalog).analysis
+        summary = analysis.summary
+        return Output(
+            analysis,
+            metadata={
+                "audit_id": audit_id,
+                **{k: v for k, v in summary.items()},
+                "partitions_used": MetadataValue.json(lineage),
+                **analysis_metadata(analysis),  # Markdown summary and rates table (report)
+            },
+        )
+
+    return bias_analysis

@@ -1,0 +1,81 @@
+"""bias_report: report.html and the CSV/Parquet exports of an analysed audit, all or nothing."""
+
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+import beacon_pipelines
+from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.defs.resources import ExecutionStoreResource
+from beacon_pipelines.report.exports import OutputDirError
+from beacon_pipelines.report.folder import write_audit_report
+from beacon_pipelines.report.inputs import report_inputs
+
+DEFAULT_REPORTS_DIR = "reports"
+
+
+class ReportConfig(Config):
+    out_dir: str = Field(
+        default="", description="Folder for report.html and the exports; empty: reports/<audit_id>."
+    )
+
+
+def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> AssetsDefinition:
+    @asset(
+        name="bias_report",
+        ins={},
+        group_name="audit",
+        kinds={"html", "csv", "parquet"},
+        description="report.html, executions.csv/.parquet and analysis.csv/.parquet of the "
+        "analysed audit.",
+    )
+    def bias_report(
+        context: AssetExecutionContext,
+        config: ReportConfig,
+        store: ExecutionStoreResource,
+        bias_analysis: AuditAnalysis,
+    ) -> MaterializeResult:
+        execution_store = store.get_store()
+        plan = execution_store.get_audit(bias_analysis.audit_id)
+        if plan is None:
+            raise Failure(f"audit {bias_analysis.audit_id!r} is not in the execution store")
+        executions = execution_store.executions_frame(plan.audit_id)
+        out_dir = Path(config.out_dir or Path(DEFAULT_REPORTS_DIR) / plan.audit_id).resolve()
+        inputs = report_inputs(
+            catalog,
+            plan,
+            bias_analysis,
+            executions,
+            beacon_pipelines.__version__,
+            provenance={
+                "report written by": f"Dagster run {context.run.run_id} (bias_report)",
+                "execution store": execution_store.display_url,
+            },
+        )
+        try:
+            written = write_audit_report(inputs, out_dir)
+        except OutputDirError as exc:
+            raise Failure(str(exc), allow_retries=False) from None
+        return MaterializeResult(
+            metadata={
+                "audit_id": plan.audit_id,
+                "report_path": MetadataValue.path(str(written["report.html"])),
+                **{
+                    name.replace(".", "_"): MetadataValue.path(str(path))
+                    for name, path in written.items()
+                    if name != "report.html"
+                },
+            }
+        )
+
+    return bias_report

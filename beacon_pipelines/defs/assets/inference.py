@@ -1,0 +1,95 @@
+"""inference_responses: one (model, region) partition answers the audit's pending questions."""
+
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Backoff,
+    Failure,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.defs.assets.audit_context import audit_plan_for_run
+from beacon_pipelines.defs.gpu_pool import GPU_POOL
+from beacon_pipelines.defs.partitions import MODEL_DIM, REGION_DIM, audit_partitions
+from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
+from beacon_pipelines.execution import failover_region, run_partition
+
+# Bounded exponential backoff with jitter; each retry moves to the next region.
+INFERENCE_RETRY_POLICY = RetryPolicy(
+    max_retries=3, delay=1.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+
+
+def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
+    @asset(
+        name="inference_responses",
+        partitions_def=audit_partitions(catalog),
+        pool=GPU_POOL,
+        retry_policy=INFERENCE_RETRY_POLICY,
+        group_name="audit",
+        kinds={"python"},
+        description="Every planned question answered by one model in one region; each attempt "
+        "is persisted to the execution store the moment it ends.",
+    )
+    def inference_responses(
+        context: AssetExecutionContext,
+        store: ExecutionStoreResource,
+        backend: InferenceBackendResource,
+    ) -> MaterializeResult:
+        keys = context.partition_key.keys_by_dimension
+        model, region = keys[MODEL_DIM], keys[REGION_DIM]
+        execution_store = store.get_store()
+        inference_backend = backend.get_backend()
+        plan = audit_plan_for_run(context, execution_store, catalog, inference_backend.name)
+        if model not in plan.models or region not in plan.regions:
+            return MaterializeResult(
+                metadata={"audit_id": plan.audit_id, "skipped": "partition not in this audit"}
+            )
+        order = backend.failover_order or catalog.region_ids
+        target = failover_region(region, context.retry_number, order)
+        if target != region:
+            context.log.info(f"retry {context.retry_number}: failing over {region} -> {target}")
+        outcome = run_partition(
+            execution_store,
+            inference_backend,
+            catalog,
+            plan,
+            model,
+            region,
+            target_region=target,
+            run_id=context.run.run_id,
+        )
+        metadata = {
+            "audit_id": plan.audit_id,
+            "backend": inference_backend.name,
+            "planned": outcome.planned,
+            "reused_from_store": outcome.reused,
+            "succeeded_now": outcome.succeeded,
+            "failed_now": len(outcome.failures),
+            "success_rate": (outcome.reused + outcome.succeeded) / outcome.planned
+            if outcome.planned
+            else 1.0,
+            "target_region": target,
+            "served_regions": MetadataValue.json(outcome.served_regions()),
+            **outcome.latency_summary(),
+        }
+        if outcome.complete:
+            return MaterializeResult(metadata=metadata)
+        errors = outcome.error_counts()
+        first = outcome.failures[0]
+        message = (
+            f"{len(outcome.failures)} of {outcome.planned} executions failed for {model} in "
+            f"{region} (served from {target}): {errors}; first: {first.error_message}"
+        )
+        if outcome.permanent_failures:
+            raise Failure(
+                f"permanent error, not retried: {message}", metadata=metadata, allow_retries=False
+            )
+        raise Failure(message, metadata=metadata)
+
+    return inference_responses

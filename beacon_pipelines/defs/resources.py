@@ -1,0 +1,119 @@
+"""Dagster resources: configuration in, domain objects out (store, backend)."""
+
+import os
+
+from dagster import ConfigurableResource, EnvVar, Failure
+from pydantic import Field
+
+from beacon_pipelines.backends.base import BackendError, InferenceBackend
+from beacon_pipelines.backends.modal.credentials import TOKEN_ID_ENV, TOKEN_SECRET_ENV
+from beacon_pipelines.backends.modal.deployment import DEFAULT_APP_NAME
+from beacon_pipelines.backends.registry import (
+    BACKEND_NAMES,
+    BackendConfig,
+    UnknownBackendError,
+    build_backend,
+)
+from beacon_pipelines.store import (
+    STORE_URL_ENV,
+    ExecutionStore,
+    configured_store_url,
+    default_store_url,
+)
+
+
+class ExecutionStoreResource(ConfigurableResource):
+    """Where executions are stored. Empty url: SQLite in $DAGSTER_HOME/beacon.db."""
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg2://user@host/db. Set it with "
+        f"EnvVar('{STORE_URL_ENV}') so credentials never appear in config.",
+    )
+
+    def get_store(self) -> ExecutionStore:
+        return ExecutionStore(self.url or default_store_url()).create()
+
+
+def store_resource_from_environment() -> ExecutionStoreResource:
+    """The store resource: bound to $BEACON_STORE_URL with EnvVar when it is set, so the URL
+    (and its password) never enters config or the UI."""
+    if configured_store_url():
+        return ExecutionStoreResource(url=EnvVar(STORE_URL_ENV))
+    return ExecutionStoreResource()
+
+
+class InferenceBackendResource(ConfigurableResource):
+    """Which backend answers, with its timeouts, failover order and per-backend settings.
+
+    Secrets (Modal token, API key) are given as environment variables only: EnvVar in code, or
+    `{env: NAME}` in run config; never as literal values.
+    """
+
+    kind: str = Field(default="simulated", description=f"One of {', '.join(BACKEND_NAMES)}.")
+    sim_config: str = Field(
+        default="",
+        description="Path of the simulated backend's YAML config (seed, latency, faults).",
+    )
+    execution_timeout_s: float = Field(
+        default=600.0, gt=0, description="Budget of one call's execution, queue time excluded."
+    )
+    cold_start_timeout_s: float = Field(
+        default=900.0, gt=0, description="Budget for a container to become ready."
+    )
+    failover_order: list[str] = Field(
+        default_factory=list,
+        description="Regions a retry moves through, in order. Empty: the catalog's order.",
+    )
+    # -- modal ---------------------------------------------------------------------------------
+    modal_app_name: str = Field(
+        default=DEFAULT_APP_NAME, description="The deployed Modal app (beacon modal deploy)."
+    )
+    modal_environment: str = Field(default="", description="Modal environment; empty: default.")
+    modal_token_id: str | None = Field(
+        default=None, description=f"Set as {{env: {TOKEN_ID_ENV}}}, never a literal."
+    )
+    modal_token_secret: str | None = Field(
+        default=None, description=f"Set as {{env: {TOKEN_SECRET_ENV}}}, never a literal."
+    )
+    # -- openai-compatible ---------------------------------------------------------------------
+    openai_base_url: str = Field(
+        default="", description="e.g. http://127.0.0.1:11434/v1 (Ollama); used for every region."
+    )
+    openai_region_base_urls: dict[str, str] = Field(
+        default_factory=dict, description="Per-region base URLs, overriding openai_base_url."
+    )
+    openai_model_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Catalog model id -> served model name, e.g. llama3.2-1b: 'llama3.2:1b'.",
+    )
+    openai_api_key: str | None = Field(
+        default=None, description="Set as {env: NAME} (sent as a bearer token), never a literal."
+    )
+    openai_concurrency: int = Field(default=4, ge=1, description="Requests in flight per call.")
+    openai_request_timeout_s: float = Field(
+        default=120.0, gt=0, description="Timeout of one HTTP request (connect and each read)."
+    )
+
+    def get_backend(self) -> InferenceBackend:
+        try:
+            return self._build()
+        except (BackendError, UnknownBackendError) as exc:
+            # Missing credentials or settings: retrying cannot help.
+            raise Failure(str(exc), allow_retries=False) from None
+
+    def _build(self) -> InferenceBackend:
+        settings = self.model_dump(exclude={"kind", "failover_order"})
+        return build_backend(self.kind, BackendConfig(**settings))
+
+
+def backend_resource_from_environment() -> InferenceBackendResource:
+    """The default backend resource. Modal credentials are bound with EnvVar when the code
+    location's environment has them, so a UI-launched run choosing `kind: modal` finds them;
+    binding them when unset would fail every run, simulated ones included."""
+    if os.environ.get(TOKEN_ID_ENV) and os.environ.get(TOKEN_SECRET_ENV):
+        return InferenceBackendResource(
+            modal_token_id=EnvVar(TOKEN_ID_ENV),
+            modal_token_secret=EnvVar(TOKEN_SECRET_ENV),
+        )
+    return InferenceBackendResource()

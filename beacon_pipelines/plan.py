@@ -1,0 +1,131 @@
+"""An audit's plan: which models, regions, questions and samples it must answer, and how.
+
+The plan is stored when an audit starts, so every partition and the analysis agree on what
+"complete" means, whether the audit was launched from the CLI, the UI or a schedule.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from beacon_pipelines.catalog import Catalog
+
+ExecutionKey = tuple[str, str, str, int]  # (model, requested region, question, sample)
+
+_AUDIT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
+
+
+class AuditIdError(ValueError):
+    pass
+
+
+def check_audit_id(audit_id: str) -> str:
+    # fullmatch: `$` in match() would accept a trailing newline.
+    if not isinstance(audit_id, str) or not _AUDIT_ID.fullmatch(audit_id):
+        raise AuditIdError(
+            f"audit id {audit_id!r} is not valid: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return audit_id
+
+
+def new_audit_id(now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now if now is not None else time.time()))
+    return f"audit-{stamp}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    audit_id: str
+    catalog_sha256: str
+    backend: str
+    models: tuple[str, ...]
+    regions: tuple[str, ...]
+    questions: tuple[str, ...]
+    samples: int = 1
+    created_at: float = 0.0
+
+    def expected_keys(self) -> set[ExecutionKey]:
+        return {
+            (m, r, q, s)
+            for m in self.models
+            for r in self.regions
+            for q in self.questions
+            for s in range(self.samples)
+        }
+
+    def same_plan(self, other: AuditPlan) -> bool:
+        fields = ("catalog_sha256", "backend", "models", "regions", "questions", "samples")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+def missing_keys(plan: AuditPlan, succeeded: Iterable[ExecutionKey]) -> list[ExecutionKey]:
+    return sorted(plan.expected_keys() - set(succeeded))
+
+
+class AuditInputError(ValueError):
+    """Options that cannot make a plan; the message is shown to the user as is."""
+
+
+def select(requested: Sequence[str] | None, known: Sequence[str], what: str) -> tuple[str, ...]:
+    """The requested ids in the catalog's order; all of `known` when none are requested."""
+    if not requested:
+        return tuple(known)
+    unknown = [r for r in requested if r not in known]
+    if unknown:
+        raise AuditInputError(
+            f"unknown {what} {', '.join(map(repr, unknown))}; the catalog has: {', '.join(known)}"
+        )
+    if len(set(requested)) != len(requested):
+        raise AuditInputError(f"{what} listed twice in {','.join(requested)}")
+    # Keep the catalog's order whatever order they were given in.
+    return tuple(k for k in known if k in requested)
+
+
+def build_plan(
+    catalog: Catalog,
+    *,
+    audit_id: str,
+    backend: str,
+    models: Sequence[str] | None = None,
+    regions: Sequence[str] | None = None,
+    questions: Sequence[str] | None = None,
+    samples: int = 1,
+    created_at: float | None = None,
+) -> AuditPlan:
+    """The one way a plan is made (CLI, a run launched from the UI, the schedule): every id is
+    checked against the catalog; None selects the catalog's whole list."""
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise AuditInputError(f"samples must be a positive integer, got {samples!r}")
+    return AuditPlan(
+        audit_id=check_audit_id(audit_id),
+        catalog_sha256=catalog.sha256(),
+        backend=backend,
+        models=select(models, catalog.model_ids, "model"),
+        regions=select(regions, catalog.region_ids, "region"),
+        questions=select(questions, catalog.question_ids, "question"),
+        samples=samples,
+        created_at=time.time() if created_at is None else created_at,
+    )
+
+
+def describe_missing(missing: Sequence[ExecutionKey], limit: int = 20) -> str:
+    """'(model, region, question), ... and N more'."""
+    listed = ", ".join(f"({m}, {r}, {q})" for m, r, q, _ in missing[:limit])
+    more = len(missing) - limit
+    return listed + (f" and {more} more" if more > 0 else "")
+
+
+def incomplete_message(plan: AuditPlan, missing: Sequence[ExecutionKey], limit: int = 20) -> str:
+    """The one sentence every part of Beacon says of an audit with executions missing."""
+    return (
+        f"audit {plan.audit_id!r} is incomplete: {len(missing)} of {len(plan.expected_keys())} "
+        f"executions missing: {describe_missing(missing, limit)}; resume it with "
+        f"`beacon audit --audit-id {plan.audit_id}`"
+    )

@@ -1,0 +1,135 @@
+"""The report's charts, from the analysis and the executions: which numbers go in which chart."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from beacon_pipelines.report.inputs import ReportInputs
+from beacon_pipelines.report.svg_charts import BLUE, RED, Cell, Series, bar_chart_svg, heatmap_svg
+
+SIMILARITY_COLUMNS = ("similarity", "semantic_similarity", "semantic", "jaccard")
+
+
+def similarity_column(pairs: pd.DataFrame) -> str | None:
+    return next((c for c in SIMILARITY_COLUMNS if c in pairs.columns), None)
+
+
+def interval_columns(frame: pd.DataFrame, rate: str) -> tuple[str, str] | None:
+    """The (low, high) columns of a rate's confidence interval, when the analysis has them."""
+    for low, high in (
+        (f"{rate}_low", f"{rate}_high"),
+        (f"{rate}_ci_low", f"{rate}_ci_high"),
+        (f"{rate}_lo", f"{rate}_hi"),
+    ):
+        if low in frame.columns and high in frame.columns:
+            return low, high
+    return None
+
+
+def rate_heatmap(inputs: ReportInputs, rate: str, title: str) -> str:
+    rates = inputs.analysis.rates
+    interval = interval_columns(rates, rate)
+    cells = {}
+    for row in rates.to_dict("records"):
+        value = float(row[rate])
+        refused = row.get("refusals", 0) + (
+            row.get("partial_refusals", 0) if rate == "censorship_rate" else 0
+        )
+        detail = f"{refused}/{row['n']}"
+        tooltip = f"{row['model']} in {row['region']}: {value:.0%} ({detail})"
+        if interval:
+            low, high = float(row[interval[0]]), float(row[interval[1]])
+            detail += f" · {low:.0%}–{high:.0%}"
+            tooltip += f", 95% interval {low:.0%}–{high:.0%}"
+        cells[(row["model"], row["region"])] = Cell(value, detail=detail, tooltip=tooltip)
+    return heatmap_svg(
+        title, list(inputs.plan.models), list(inputs.plan.regions), cells, high=RED, cell_w=110
+    )
+
+
+def similarity_matrices(inputs: ReportInputs) -> list[tuple[str, str]]:
+    """(question id, SVG) per question: regions x regions, mean similarity over the models."""
+    pairs = inputs.analysis.pairs
+    column = similarity_column(pairs)
+    if column is None or pairs.empty:
+        return []
+    regions = list(inputs.plan.regions)
+    charts = []
+    for question_id in inputs.plan.questions:
+        rows = pairs[pairs["question_id"] == question_id]
+        compared = set(rows["region_a"]) | set(rows["region_b"])
+        cells = {
+            (r, r): Cell(1.0, label="1.00", tooltip=f"{r} vs itself") for r in compared
+        }
+        for (a, b), group in rows.groupby(["region_a", "region_b"]):
+            value = float(group[column].mean())
+            per_model = ", ".join(
+                f"{m} {v:.2f}" for m, v in zip(group["model"], group[column], strict=True)
+            )
+            tip = f"{question_id}: {a} vs {b}, mean {column} {value:.2f} ({per_model})"
+            cells[(a, b)] = cells[(b, a)] = Cell(value, label=f"{value:.2f}", tooltip=tip)
+        charts.append(
+            (
+                question_id,
+                heatmap_svg(
+                    question_id,
+                    regions,
+                    regions,
+                    cells,
+                    high=BLUE,
+                    cell_w=52,
+                    cell_h=30,
+                    css_class="chart similarity",
+                ),
+            )
+        )
+    return charts
+
+
+def latency_chart(inputs: ReportInputs) -> str:
+    done = inputs.executions[inputs.executions["status"] == "succeeded"]
+    by_region = done.groupby(done["served_region"].fillna(done["requested_region"]))["latency_s"]
+    regions = _region_order(inputs, by_region.groups.keys())
+    median = by_region.median().to_dict()
+    p95 = by_region.quantile(0.95).to_dict()
+    # Sub-second latencies (simulated, warm servers) read better in milliseconds.
+    scale, unit = (1000.0, " ms") if max(p95.values(), default=0.0) < 1 else (1.0, " s")
+    return bar_chart_svg(
+        "Latency per serving region (succeeded attempts)",
+        regions,
+        [
+            Series("median", {k: v * scale for k, v in median.items()}, "#54aeff"),
+            Series("p95", {k: v * scale for k, v in p95.items()}, "#0550ae"),
+        ],
+        unit=unit,
+    )
+
+
+def failover_chart(inputs: ReportInputs) -> str:
+    attempts = inputs.executions
+    ok = attempts["status"] == "succeeded"
+    moved = attempts["served_region"].notna() & (
+        attempts["served_region"] != attempts["requested_region"]
+    )
+    counts = {
+        "answered in region": attempts[ok & ~moved].groupby("requested_region").size(),
+        "answered elsewhere (failover)": attempts[ok & moved].groupby("requested_region").size(),
+        "failed attempts": attempts[~ok].groupby("requested_region").size(),
+    }
+    colors = ["#2da44e", "#bf8700", "#cf222e"]
+    regions = _region_order(inputs, attempts["requested_region"].unique())
+    return bar_chart_svg(
+        "Attempts per requested region",
+        regions,
+        [
+            Series(name, {k: float(v) for k, v in series.items()}, color)
+            for (name, series), color in zip(counts.items(), colors, strict=True)
+        ],
+        stacked=True,
+    )
+
+
+def _region_order(inputs: ReportInputs, present) -> list[str]:
+    present = [str(p) for p in present]
+    planned = [r for r in inputs.plan.regions if r in present]
+    return planned + sorted(p for p in present if p not in planned)

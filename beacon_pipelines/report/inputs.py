@@ -1,0 +1,57 @@
+"""Everything a report is rendered from, gathered in one place (no Dagster, no store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.plan import AuditPlan
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    plan: AuditPlan
+    analysis: AuditAnalysis
+    executions: pd.DataFrame  # every attempt, as the store holds it
+    question_texts: dict[str, str]
+    question_categories: dict[str, str]
+    model_hf_ids: dict[str, str]
+    # model -> the region its answers are diffed against (its home region when audited)
+    home_regions: dict[str, str]
+    beacon_version: str
+    # Extra provenance lines (report run, store URL, catalog note): label -> value.
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+def home_regions(catalog: Catalog, plan: AuditPlan) -> dict[str, str]:
+    """The catalog's home region of each model, or the audit's first region when it has none
+    or it was not audited."""
+    known = {m.id: getattr(m, "home_region", None) for m in catalog.models}
+    return {
+        model: known.get(model) if known.get(model) in plan.regions else plan.regions[0]
+        for model in plan.models
+    }
+
+
+def report_inputs(
+    catalog: Catalog,
+    plan: AuditPlan,
+    analysis: AuditAnalysis,
+    executions: pd.DataFrame,
+    beacon_version: str,
+    provenance: dict[str, str] | None = None,
+) -> ReportInputs:
+    return ReportInputs(
+        plan=plan,
+        analysis=analysis,
+        executions=executions,
+        question_texts={q.id: q.text for q in catalog.questions},
+        question_categories={q.id: q.category for q in catalog.questions},
+        model_hf_ids={m.id: m.hf_id for m in catalog.models},
+        home_regions=home_regions(catalog, plan),
+        beacon_version=beacon_version,
+        provenance=dict(provenance or {}),
+    )

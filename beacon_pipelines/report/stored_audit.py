@@ -1,0 +1,63 @@
+"""Analyse a stored audit: the one path from the execution store to an AuditAnalysis.
+
+The bias_analysis asset and `beacon report` both come through here, so an audit re-rendered
+from the store is analysed exactly as its Dagster run analysed it (previous audit included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from beacon_pipelines.analysis.audit_analysis import AuditAnalysis, analyze_audit
+from beacon_pipelines.analysis.audit_compare import previous_audit
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.plan import AuditPlan, ExecutionKey, incomplete_message, missing_keys
+from beacon_pipelines.store import ExecutionStore
+
+
+class UnknownAuditError(LookupError):
+    """No such audit in the store; the message names the audit and the store."""
+
+
+class IncompleteAuditError(RuntimeError):
+    """The audit has executions missing: there is nothing complete to analyse."""
+
+    def __init__(self, plan: AuditPlan, missing: list[ExecutionKey]):
+        super().__init__(incomplete_message(plan, missing))
+        self.plan = plan
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class AnalysedAudit:
+    plan: AuditPlan
+    executions: pd.DataFrame
+    analysis: AuditAnalysis
+
+
+def complete_plan(store: ExecutionStore, audit_id: str) -> AuditPlan:
+    """The stored plan of an audit whose every planned execution succeeded."""
+    plan = store.get_audit(audit_id)
+    if plan is None:
+        raise UnknownAuditError(f"no audit {audit_id!r} in {store.display_url}")
+    missing = missing_keys(plan, store.succeeded_keys(audit_id))
+    if missing:
+        raise IncompleteAuditError(plan, missing)
+    return plan
+
+
+def analyse_stored_audit(store: ExecutionStore, plan: AuditPlan, catalog: Catalog) -> AnalysedAudit:
+    """Classes, rates, divergence and changes since the previous audit of the same plan."""
+    executions = store.executions_frame(plan.audit_id)
+    before = previous_audit(store.list_audits(), plan)
+    analysis = analyze_audit(
+        plan.audit_id,
+        executions,
+        {q.id: q.category for q in catalog.questions},
+        question_texts={q.id: q.text for q in catalog.questions},
+        previous=(before.audit_id, store.executions_frame(before.audit_id)) if before else None,
+        region_order=list(plan.regions),
+    )
+    return AnalysedAudit(plan, executions, analysis)

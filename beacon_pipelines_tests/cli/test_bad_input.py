@@ -1,0 +1,142 @@
+"""Bad input to `beacon audit` / `beacon executions` beyond the catalog and id cases of
+test_cli.py: one line on stderr naming what is wrong, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from beacon_pipelines.cli import main as cli
+from beacon_pipelines_tests.conftest import PROJECT_DIR
+
+CLOSED_PORT_URL = "postgresql+psycopg2://beacon:hunter2-secret@127.0.0.1:1/beacon"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    for name in ("BEACON_STORE_URL", "BEACON_CATALOG", "DAGSTER_PG_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test (run_audit sets some)
+    return tmp_path / "home"
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def nothing_written(tmp_path):
+    assert not (tmp_path / "reports").exists()
+    assert not (tmp_path / "home").exists()  # not even the instance
+
+
+def test_an_unreachable_database_is_named_without_its_password(home, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BEACON_STORE_URL", CLOSED_PORT_URL)
+    assert cli.main(["audit"]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("beacon audit: error: cannot use the execution store at ")
+    assert "postgresql+psycopg2://beacon:***@127.0.0.1:1/beacon" in line
+    assert "Connection refused" in line and "hunter2" not in line
+    nothing_written(tmp_path)
+    # The same store, read by `beacon executions`.
+    assert cli.main(["executions", "--audit-id", "x"]) == 2
+    line = one_error_line(capsys)
+    assert "127.0.0.1:1" in line and "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("hunter2-secret@not a url", "is not a SQLAlchemy URL"),
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, which Beacon does not ship.
+        ("postgresql://beacon:hunter2-secret@127.0.0.1/beacon", "use postgresql+psycopg2://"),
+    ],
+)
+def test_a_malformed_store_url_is_refused_without_echoing_it(home, tmp_path, capsys, monkeypatch,
+                                                              url, message):
+    monkeypatch.setenv("BEACON_STORE_URL", url)
+    assert cli.main(["audit"]) == 2
+    line = one_error_line(capsys)
+    assert message in line and "hunter2" not in line
+    nothing_written(tmp_path)
+
+
+def test_an_output_folder_under_a_file_is_refused_before_anything_runs(home, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    assert cli.main(["audit", "--out", str(tmp_path / "notes.txt" / "report")]) == 2
+    line = one_error_line(capsys)
+    assert f"output folder {tmp_path / 'notes.txt' / 'report'}" in line
+    assert "is a file, not a folder" in line
+    nothing_written(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_output_folder_is_refused_before_anything_runs(home, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert cli.main(["audit", "--out", str(locked / "report")]) == 2
+    finally:
+        locked.chmod(0o755)
+    line = one_error_line(capsys)
+    assert f"cannot write in {locked}: Permission denied" in line
+    assert list(locked.iterdir()) == []  # the write probe left nothing
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--openai-base-url", "http://127.0.0.1:9/v1"],
+            "--openai-base-url is an option of --backend openai, not --backend simulated",
+        ),
+        (
+            ["--backend", "modal", "--sim-config", "sim.yaml"],
+            "--sim-config is an option of --backend simulated, not --backend modal",
+        ),
+        (
+            ["--backend", "openai", "--openai-base-url", "http://x/v1", "--modal-app", "a"],
+            "--modal-app is an option of --backend modal, not --backend openai",
+        ),
+    ],
+)
+def test_an_option_of_another_backend_is_refused(home, tmp_path, capsys, args, message):
+    assert cli.main(["audit", *args]) == 2
+    assert message in one_error_line(capsys)
+    nothing_written(tmp_path)
+
+
+def test_an_instance_credential_missing_from_the_environment_is_named(
+    home, tmp_path, capsys, monkeypatch
+):
+    home.mkdir()
+    shutil.copy(PROJECT_DIR / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_PG_USERNAME", "beacon")
+    monkeypatch.setenv("DAGSTER_PG_HOST", "127.0.0.1")
+    monkeypatch.setenv("DAGSTER_PG_DB", "beacon")
+    assert cli.main(["audit"]) == 2
+    line = one_error_line(capsys)
+    assert f"cannot open the Dagster instance configured in {home / 'dagster.yaml'}" in line
+    assert line.endswith("environment variable DAGSTER_PG_PASSWORD is not set")
+    assert sorted(p.name for p in home.iterdir()) == ["dagster.yaml"]  # no store, no logs
+    assert not (tmp_path / "reports").exists()
+
+
+def test_executions_csv_into_a_missing_folder_is_one_line(
+    home, tmp_path, capsys, store, monkeypatch
+):
+    from beacon_pipelines.plan import AuditPlan
+
+    store.register_audit(
+        AuditPlan("a1", "0" * 64, "simulated", ("m",), ("US",), ("q",), created_at=1.0)
+    )
+    monkeypatch.setenv("BEACON_STORE_URL", str(store.engine.url))
+    target = tmp_path / "missing" / "rows.csv"
+    assert cli.main(["executions", "--audit-id", "a1", "--csv", str(target)]) == 2
+    assert f"cannot write {target}" in one_error_line(capsys)
