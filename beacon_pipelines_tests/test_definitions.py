@@ -39,16 +39,6 @@ def test_dg_check_defs_finds_the_project_under_defs(dagster_home: Path):
     assert "All definitions loaded successfully" in output
 
 
-def test_the_code_location_is_the_graph_of_the_packaged_catalog():
-    """definitions.py loads defs/ (what dg, the UI and `dagster api grpc` serve)."""
-    from beacon_pipelines.definitions import defs
-
-    loaded = defs()
-    keys = {k.to_user_string() for k in loaded.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"inference_responses", "bias_analysis", "bias_report"}
-    assert {job.name for job in loaded.jobs} == {"audit_inference", "audit_analysis"}
-
-
 def test_graph_shape():
     from beacon_pipelines.catalog import load_catalog
     from beacon_pipelines.defs.audit_graph import build_definitions

@@ -32,7 +32,7 @@ def _partitions(partitions_def) -> dict | None:
             dim.name: dim.partitions_def.get_partition_keys()
             for dim in partitions_def.partitions_defs
         }
-    return {"type": type(partitions_def).__name__}
+    return {"type": type(partitions_def).__name__, "name": getattr(partitions_def, "name", None)}
 
 
 def _retry(policy) -> dict | None:

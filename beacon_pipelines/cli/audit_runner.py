@@ -282,6 +282,7 @@ def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple
 
     from beacon_pipelines.defs.gpu_pool import worker_tags
     from beacon_pipelines.defs.jobs import ANALYSIS_JOB
+    from beacon_pipelines.defs.partitions import ensure_audit_partition
     from beacon_pipelines.defs.tags import AUDIT_ID_TAG, LAUNCHED_BY_TAG
 
     config = {
@@ -291,9 +292,12 @@ def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
     with DagsterInstance.get() as instance:
+        # The audit's own partition of the analysis and the report (see defs/partitions.py).
+        ensure_audit_partition(instance, audit_id)
         result = defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
             run_config=config,
             instance=instance,
+            partition_key=audit_id,
             tags={AUDIT_ID_TAG: audit_id, LAUNCHED_BY_TAG: "cli", **worker_tags()},
             raise_on_error=False,
         )

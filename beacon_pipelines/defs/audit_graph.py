@@ -8,6 +8,7 @@ call `build_definitions` with the catalog they chose.
 import dagster as dg
 
 from beacon_pipelines.catalog import Catalog, load_catalog
+from beacon_pipelines.defs.analysis_io_manager import AnalysisIOManager
 from beacon_pipelines.defs.assets.bias_analysis import build_analysis_asset
 from beacon_pipelines.defs.assets.bias_report import build_report_asset
 from beacon_pipelines.defs.assets.checks import build_audit_checks
@@ -43,6 +44,7 @@ def build_definitions(catalog: Catalog, schedule: ScheduleSettings | None = None
         resources={
             "store": store_resource_from_environment(),
             "backend": backend_resource_from_environment(),
+            "io_manager": AnalysisIOManager(),
         },
         # In-process: a run worker per step costs 1-2 s each here, and steps are I/O bound.
         executor=dg.in_process_executor,

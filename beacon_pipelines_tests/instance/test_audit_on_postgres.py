@@ -14,7 +14,7 @@ from dagster import DagsterEventType, DagsterInstance, RunsFilter, materialize
 
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.defs.audit_graph import build_definitions
-from beacon_pipelines.defs.partitions import partition_key
+from beacon_pipelines.defs.partitions import ensure_audit_partition, partition_key
 from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
 from beacon_pipelines.defs.tags import AUDIT_ID_TAG
 from beacon_pipelines.store import ExecutionStore
@@ -71,8 +71,10 @@ def test_the_analysis_refuses_a_partial_audit_on_postgres(
         resources=resources,
         tags=tags,
     ).success
+    ensure_audit_partition(pg_instance, "pg-partial")
     result = materialize(
         [analysis, report],
+        partition_key="pg-partial",
         instance=pg_instance,
         resources=resources,
         tags=tags,

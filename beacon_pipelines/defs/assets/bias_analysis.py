@@ -15,9 +15,8 @@ from dagster import (
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata
-from beacon_pipelines.defs.assets.audit_context import run_audit_id
 from beacon_pipelines.defs.lineage import latest_for_audit
-from beacon_pipelines.defs.partitions import partition_key
+from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS, partition_key
 from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.plan import AuditPlan
 from beacon_pipelines.report.stored_audit import (
@@ -41,6 +40,7 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
     @asset(
         name="bias_analysis",
         deps=[AssetDep(inference, partition_mapping=AllPartitionMapping())],
+        partitions_def=AUDIT_PARTITIONS,
         group_name="audit",
         kinds={"pandas"},
         description="Classes, refusal rates and cross-region divergence of one complete audit.",
@@ -48,7 +48,7 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
     def bias_analysis(
         context: AssetExecutionContext, store: ExecutionStoreResource
     ) -> Output[AuditAnalysis]:
-        audit_id = run_audit_id(context)
+        audit_id = context.partition_key
         execution_store = store.get_store()
         try:
             plan = complete_plan(execution_store, audit_id)

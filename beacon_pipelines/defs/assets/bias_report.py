@@ -16,6 +16,7 @@ from pydantic import Field
 import beacon_pipelines
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS
 from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.report.exports import OutputDirError
 from beacon_pipelines.report.folder import write_audit_report
@@ -34,6 +35,7 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
     @asset(
         name="bias_report",
         ins={},
+        partitions_def=AUDIT_PARTITIONS,
         group_name="audit",
         kinds={"html", "csv", "parquet"},
         description="report.html, executions.csv/.parquet and analysis.csv/.parquet of the "
@@ -45,6 +47,13 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
         store: ExecutionStoreResource,
         bias_analysis: AuditAnalysis,
     ) -> MaterializeResult:
+        if bias_analysis.audit_id != context.partition_key:
+            # A report must never be written from another audit's analysis.
+            raise Failure(
+                f"the analysis loaded for audit {context.partition_key!r} is of audit "
+                f"{bias_analysis.audit_id!r}; re-run the analysis of {context.partition_key!r}",
+                allow_retries=False,
+            )
         execution_store = store.get_store()
         plan = execution_store.get_audit(bias_analysis.audit_id)
         if plan is None:

@@ -34,7 +34,7 @@ from beacon_pipelines.completion import (
     decide,
 )
 from beacon_pipelines.defs.lineage import PAGE, audit_of, latest_for_audit
-from beacon_pipelines.defs.partitions import partition_key
+from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS, partition_key
 from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.defs.tags import (
     AUDIT_ID_TAG,
@@ -130,12 +130,14 @@ def audit_facts(
     latest = latest_for_audit(
         instance, inference_key, plan.audit_id, partitions=keys, after_timestamp=since
     )
-    analysis = latest_for_audit(instance, analysis_key, plan.audit_id, after_timestamp=since)
+    analysis = latest_for_audit(
+        instance, analysis_key, plan.audit_id, partitions=[plan.audit_id], after_timestamp=since
+    )
     return AuditFacts(
         plan=plan,
         succeeded=frozenset(store.succeeded_keys(plan.audit_id)),
         materialized={keys[k]: record.storage_id for k, record in latest.items()},
-        last_analysis=analysis[""].storage_id if analysis else None,
+        last_analysis=analysis[plan.audit_id].storage_id if analysis else None,
         runs_in_flight=in_flight.get(plan.audit_id, 0),
         analysed_elsewhere_by=_analysed_elsewhere_by(
             instance, {record.run_id for record in latest.values()}, analysis_key
@@ -184,15 +186,25 @@ def build_completion_barrier_sensor(
         requests = [
             RunRequest(
                 run_key=d.run_key,
+                partition_key=d.audit_id,
                 tags={AUDIT_ID_TAG: d.audit_id, LAUNCHED_BY_TAG: LAUNCHED_BY_BARRIER},
             )
             for d in decisions
             if d.ready
         ]
+        # Each audit's analysis is its own partition, added before its run is requested.
+        new_partitions = [
+            r.partition_key
+            for r in requests
+            if not context.instance.has_dynamic_partition(AUDIT_PARTITIONS.name, r.partition_key)
+        ]
         waiting = [d.audit_id for d in decisions if d.blocked_by_runs]
         summary = "; ".join(f"{d.audit_id}: {d.reason}" for d in decisions if not d.ready)
         return SensorResult(
             run_requests=requests,
+            dynamic_partitions_requests=[AUDIT_PARTITIONS.build_add_request(new_partitions)]
+            if new_partitions
+            else None,
             skip_reason=None if requests else (summary or "no Beacon audit to look at"),
             cursor=BarrierCursor(after, waiting).dump(),
         )

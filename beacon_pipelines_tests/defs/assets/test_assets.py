@@ -7,7 +7,7 @@ from dagster import DagsterInstance, materialize
 
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.defs.audit_graph import build_definitions
-from beacon_pipelines.defs.partitions import partition_key
+from beacon_pipelines.defs.partitions import ensure_audit_partition, partition_key
 from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
 from beacon_pipelines.defs.tags import AUDIT_ID_TAG
 from beacon_pipelines.store import ExecutionStore
@@ -39,9 +39,11 @@ def _materialize_partition(setup, model, region, audit_id="audit-t"):
 
 def _analyse(setup, audit_id="audit-t"):
     _, assets, resources, instance, _, tmp_path = setup
+    ensure_audit_partition(instance, audit_id)
     return materialize(
         assets[1:],
         selection=["bias_analysis", "bias_report"],
+        partition_key=audit_id,
         instance=instance,
         resources=resources,
         tags={AUDIT_ID_TAG: audit_id},

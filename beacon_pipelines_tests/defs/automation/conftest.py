@@ -13,7 +13,7 @@ from beacon_pipelines.catalog import Catalog, load_catalog
 from beacon_pipelines.defs.audit_graph import build_definitions
 from beacon_pipelines.defs.automation.schedule_settings import ScheduleSettings
 from beacon_pipelines.defs.jobs import ANALYSIS_JOB, INFERENCE_JOB
-from beacon_pipelines.defs.partitions import partition_key
+from beacon_pipelines.defs.partitions import ensure_audit_partition, partition_key
 from beacon_pipelines.defs.tags import AUDIT_ID_TAG
 from beacon_pipelines.store import ExecutionStore, default_store_url
 from beacon_pipelines_tests.conftest import default_catalog_dict
@@ -47,8 +47,12 @@ class Beacon:
         return result
 
     def run_analysis(self, tags: dict[str, str], raise_on_error: bool = True):
+        """The analysis of the audit in `tags`, in its own partition (as the CLI runs it)."""
+        audit_id = tags[AUDIT_ID_TAG]
+        ensure_audit_partition(self.instance, audit_id)
         return self.defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
             instance=self.instance,
+            partition_key=audit_id,
             tags=tags,
             run_config={"ops": {"bias_report": {"config": {"out_dir": str(self.out_dir)}}}},
             raise_on_error=raise_on_error,
@@ -59,12 +63,15 @@ class Beacon:
         sensor = self.defs.resolve_sensor_def(sensor_name)
         context = build_sensor_context(
             instance=self.instance,
+            instance_ref=self.instance.get_ref(),  # as the daemon has: dynamic partitions load
             cursor=self.cursor,
             definitions=self.defs,
             resources=self.defs.resources,
         )
         result = sensor.evaluate_tick(context)
         self.cursor = result.cursor
+        for add in result.dynamic_partitions_requests or []:  # as the daemon applies them
+            self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
         return Tick(list(result.run_requests or []), result.cursor, result.skip_message or "")
 
     def audit_tags(self, audit_id: str, **extra: str) -> dict[str, str]:
