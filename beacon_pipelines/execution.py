@@ -20,6 +20,7 @@ from beacon_pipelines.backends.base import (
     InferenceResult,
 )
 from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.partition_lease import partition_lease
 from beacon_pipelines.plan import AuditPlan, ExecutionKey
 from beacon_pipelines.store import ExecutionStore
 
@@ -136,6 +137,21 @@ def run_partition(
     target_region: str | None = None,
     run_id: str | None = None,
     on_result: Callable[[InferenceResult], None] | None = None,
+    lease_wait_s: float = 3600.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> PartitionOutcome:
+    """Answer what is pending for (model, region), holding the partition's lease throughout:
+    a second worker of the same partition waits, then finds the answers stored."""
+    with partition_lease(
+        store, plan.audit_id, model, region, run_id=run_id, wait_s=lease_wait_s, on_wait=on_wait
+    ):
+        return _answer_pending(
+            store, backend, catalog, plan, model, region, target_region, run_id, on_result
+        )
+
+
+def _answer_pending(
+    store, backend, catalog, plan, model, region, target_region, run_id, on_result
 ) -> PartitionOutcome:
     target = target_region or region
     attempts = store.attempts_so_far(plan.audit_id, model, region)

@@ -109,6 +109,21 @@ sa.Index(
     sqlite_where=executions.c.status == SUCCEEDED,
     postgresql_where=executions.c.status == SUCCEEDED,
 )
+# Who is answering a partition now: one holder per (audit, model, region), so two workers of
+# the same audit never ask the backend the same questions (see partition_lease.py).
+partition_leases = sa.Table(
+    "beacon_partition_leases",
+    metadata,
+    sa.Column("audit_id", sa.String(200), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("region", sa.String(100), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),  # unique per acquisition
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("acquired_at", sa.Float, nullable=False),
+    sa.Column("renewed_at", sa.Float, nullable=False),
+)
 sa.Index(
     "ix_beacon_executions_audit", executions.c.audit_id, executions.c.model, executions.c.region
 )
@@ -120,6 +135,11 @@ class StoreError(RuntimeError):
 
 class AuditConflictError(ValueError):
     """An audit id reused with a different plan."""
+
+
+class DuplicateAttemptError(StoreError):
+    """Another worker already recorded this attempt, or a success of this execution: a bug
+    in who may answer a partition (see partition_lease.py), never a regional failure."""
 
 
 # The one variable that points Beacon at another store (Postgres in production); read only here.
@@ -359,11 +379,17 @@ class ExecutionStore:
                     return
                 conn.execute(executions.insert().values(**row))
 
-        self._retrying(
-            f"recording attempt {req.attempt} of ({req.model_id}, {req.requested_region}, "
-            f"{req.question_id}, sample {req.sample})",
-            write,
+        what = (
+            f"attempt {req.attempt} of ({req.model_id}, {req.requested_region}, "
+            f"{req.question_id}, sample {req.sample}) of audit {req.audit_id!r}"
         )
+        try:
+            self._retrying(f"recording {what}", write)
+        except IntegrityError:
+            raise DuplicateAttemptError(
+                f"execution store at {self.display_url}: {what} was already recorded by another "
+                "worker"
+            ) from None
 
     def attempts_so_far(
         self, audit_id: str, model: str, region: str
@@ -418,6 +444,80 @@ class ExecutionStore:
 
         rows = self._retrying(f"reading executions of {audit_id!r}", read)
         return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
+
+    # -- partition leases --------------------------------------------------------------------
+
+    def claim_lease(self, row: dict, replaces: str | None = None) -> dict | None:
+        """Take the lease of (audit_id, model, region) for row["holder"]: insert it, or, when
+        `replaces` names the current holder, swap that holder out (compare-and-set: of two
+        claimants of a dead holder's lease, one wins). None when the lease is now ours, else
+        the row of whoever holds it."""
+        self.create()
+        c = partition_leases.c
+        where = sa.and_(*(c[k] == row[k] for k in ("audit_id", "model", "region")))
+
+        def claim() -> bool:
+            with self.engine.begin() as conn:
+                if replaces is not None:
+                    update = partition_leases.update().where(where, c.holder == replaces)
+                    return conn.execute(update.values(**row)).rowcount == 1
+                try:
+                    conn.execute(partition_leases.insert().values(**row))
+                    return True
+                except IntegrityError:
+                    return False
+
+        def holder() -> dict | None:
+            with self.engine.connect() as conn:
+                current = conn.execute(sa.select(partition_leases).where(where)).first()
+            return None if current is None else dict(current._mapping)
+
+        what = f"leasing ({row['model']}, {row['region']}) of {row['audit_id']!r}"
+        if self._retrying(what, claim):
+            return None
+        held = self._retrying(what, holder)
+        if held is None:  # released in between: try again
+            return self.claim_lease(row)
+        # A retried insert whose first commit went through finds our own row.
+        return None if held["holder"] == row["holder"] else held
+
+    def renew_lease(self, row: dict, now: float) -> bool:
+        """Refresh our lease; False when it is no longer ours (taken over as stale)."""
+        c = partition_leases.c
+
+        def renew() -> bool:
+            with self.engine.begin() as conn:
+                return (
+                    conn.execute(
+                        partition_leases.update()
+                        .where(
+                            c.audit_id == row["audit_id"],
+                            c.model == row["model"],
+                            c.region == row["region"],
+                            c.holder == row["holder"],
+                        )
+                        .values(renewed_at=now)
+                    ).rowcount
+                    == 1
+                )
+
+        return self._retrying(f"renewing the lease of ({row['model']}, {row['region']})", renew)
+
+    def release_lease(self, row: dict) -> None:
+        c = partition_leases.c
+
+        def release() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    partition_leases.delete().where(
+                        c.audit_id == row["audit_id"],
+                        c.model == row["model"],
+                        c.region == row["region"],
+                        c.holder == row["holder"],
+                    )
+                )
+
+        self._retrying(f"releasing the lease of ({row['model']}, {row['region']})", release)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from beacon_pipelines.backends.base import ErrorKind, InferenceResult
 from beacon_pipelines.backends.simulated import SimulatedBackend
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import failover_region, partition_requests, run_partition
 from beacon_pipelines.plan import AuditPlan, missing_keys
-from beacon_pipelines.store import EXECUTION_COLUMNS, AuditConflictError
+from beacon_pipelines.store import EXECUTION_COLUMNS, AuditConflictError, DuplicateAttemptError
 
 CATALOG = load_catalog()
 
@@ -103,7 +102,7 @@ def test_database_refuses_a_second_success_for_one_execution(store):
     result = next(SimulatedBackend().generate(requests[:1]))
     # Same execution, a new attempt number, succeeded again: the unique index says no.
     again = replace(result, request=replace(result.request, attempt=2))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DuplicateAttemptError, match="already recorded by another worker"):
         store.record(again, "simulated")
 
 

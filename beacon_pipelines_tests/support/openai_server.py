@@ -55,6 +55,7 @@ class FakeOpenAIServer:
         self.requests: list[dict] = []  # {"path", "headers", "json"}
         self.models = models  # listed by GET /v1/models; None: 404 there
         self.api_key = api_key  # when set, other bearer tokens get 401
+        self.default_delay_s = 0.0  # delay of unscripted replies
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -96,7 +97,11 @@ class FakeOpenAIServer:
                     server.requests.append(
                         {"path": self.path, "headers": dict(self.headers), "json": payload}
                     )
-                    scripted = server.script.popleft() if server.script else Scripted()
+                    scripted = (
+                        server.script.popleft()
+                        if server.script
+                        else Scripted(delay_s=server.default_delay_s)
+                    )
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:

@@ -18,6 +18,8 @@ from beacon_pipelines.defs.gpu_pool import GPU_POOL
 from beacon_pipelines.defs.partitions import MODEL_DIM, REGION_DIM, audit_partitions
 from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
 from beacon_pipelines.execution import failover_region, run_partition
+from beacon_pipelines.partition_lease import PartitionBusyError
+from beacon_pipelines.store import DuplicateAttemptError
 
 # Bounded exponential backoff with jitter; each retry moves to the next region.
 INFERENCE_RETRY_POLICY = RetryPolicy(
@@ -54,16 +56,23 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
         target = failover_region(region, context.retry_number, order)
         if target != region:
             context.log.info(f"retry {context.retry_number}: failing over {region} -> {target}")
-        outcome = run_partition(
-            execution_store,
-            inference_backend,
-            catalog,
-            plan,
-            model,
-            region,
-            target_region=target,
-            run_id=context.run.run_id,
-        )
+        try:
+            outcome = run_partition(
+                execution_store,
+                inference_backend,
+                catalog,
+                plan,
+                model,
+                region,
+                target_region=target,
+                run_id=context.run.run_id,
+                # Another worker of this partition gets as long as one call may take.
+                lease_wait_s=backend.cold_start_timeout_s + backend.execution_timeout_s,
+                on_wait=context.log.info,
+            )
+        except (DuplicateAttemptError, PartitionBusyError) as exc:
+            # Not the region's fault: failing over would not help.
+            raise Failure(str(exc), allow_retries=False) from None
         metadata = {
             "audit_id": plan.audit_id,
             "backend": inference_backend.name,
