@@ -17,6 +17,7 @@ from pathlib import Path
 from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
 from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
+from beacon_pipelines.instance.creation_lock import instance_creation_lock
 from beacon_pipelines.instance.errors import explain as explain_instance_error
 from beacon_pipelines.instance.errors import instance_errors
 from beacon_pipelines.plan import (
@@ -122,10 +123,7 @@ def run_audit(
     store = ExecutionStore(store_url).create() if store_url else None
 
     home = ensure_dagster_home()
-    try:
-        free_slots = _prepare_instance(options.gpu_cap, progress)
-    except instance_errors() as exc:
-        raise explain_instance_error(exc, home) from None
+    free_slots = open_instance(home, options.gpu_cap, progress)
     store = store or ExecutionStore(resolve_store_url(home)).create()
     plan = store.register_audit(planned)
     run_config = backend_run_config(options)
@@ -158,6 +156,18 @@ def run_audit(
     return AuditOutcome(
         plan.audit_id, plan, report is not None, report_path=report, log_dir=log_dir
     )
+
+
+def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
+    """Open the instance in `home` (creating its storage on first use) and prepare it for an
+    audit; returns the GPU slots free now. Under the creation lock: audits started at once on
+    a new home would otherwise create its storage together and fail (instance/creation_lock.py).
+    On an existing home the lock only makes the few statements below wait their turn."""
+    try:
+        with instance_creation_lock(home):
+            return _prepare_instance(gpu_cap, progress)
+    except instance_errors() as exc:
+        raise explain_instance_error(exc, home) from None
 
 
 def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:

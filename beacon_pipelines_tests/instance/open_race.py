@@ -1,0 +1,26 @@
+"""One contender in the instance-creation race: a spawned pool worker (not forked: forking a
+test process that already runs threads can deadlock the child) that opens a fresh instance
+the way `beacon audit` does, at the same moment as the others."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def import_beacon() -> None:
+    """Pool initializer: the imports happen before the race, so the barrier lines up the opens."""
+    import beacon_pipelines.cli.audit_runner  # noqa: F401
+    import beacon_pipelines.defs.gpu_pool  # noqa: F401
+
+
+def open_at_once(home: str, barrier) -> str:
+    from beacon_pipelines.cli.audit_runner import open_instance
+
+    os.environ["DAGSTER_HOME"] = home
+    barrier.wait(timeout=120)
+    try:
+        open_instance(Path(home), None, lambda _line: None)
+        return "ok"
+    except Exception as exc:  # reported to the test, which shows it
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
