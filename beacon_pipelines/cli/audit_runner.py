@@ -96,7 +96,7 @@ def backend_run_config(options: AuditOptions) -> dict:
 def run_audit(
     options: AuditOptions, progress: Callable[[str], None] = print, poll_s: float = 0.5
 ) -> AuditOutcome:
-    from beacon_pipelines.instance.home import ensure_dagster_home
+    from beacon_pipelines.instance.home import dagster_home, ensure_dagster_home
 
     # Everything the user typed is checked before anything is created or launched.
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
@@ -110,6 +110,7 @@ def run_audit(
         from beacon_pipelines.backends.simulated import load_sim_config
 
         load_sim_config(options.sim_config)
+    dagster_home()  # a file in its place is refused before anything is written
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.
     options.backend_settings.preflight(options.backend, planned.models, catalog.region_ids)

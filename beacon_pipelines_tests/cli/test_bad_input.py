@@ -140,3 +140,62 @@ def test_executions_csv_into_a_missing_folder_is_one_line(
     target = tmp_path / "missing" / "rows.csv"
     assert cli.main(["executions", "--audit-id", "a1", "--csv", str(target)]) == 2
     assert f"cannot write {target}" in one_error_line(capsys)
+
+
+def tree(folder) -> list[str]:
+    """Every path under `folder`: compared before and after a refused command."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+SMALL_AUDIT = ["audit", "--models", "llama3.2-1b", "--regions", "US", "--questions", "math_basic"]
+EVERY_COMMAND = {
+    "audit": SMALL_AUDIT,
+    "executions": ["executions", "--audit-id", "a1"],
+    "report": ["report", "a1"],
+}
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND)
+@pytest.mark.parametrize("where", ["is a file", "under a file"])
+def test_a_dagster_home_that_is_a_file_or_under_one_is_one_line(
+    home, tmp_path, capsys, monkeypatch, command, where
+):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    target = tmp_path / "notes.txt" if where == "is a file" else tmp_path / "notes.txt" / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(target))
+    before = tree(tmp_path)
+    assert cli.main(EVERY_COMMAND[command]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"beacon {command}: error: DAGSTER_HOME {target}")
+    assert line.endswith(f"{tmp_path / 'notes.txt'} is a file, not a folder")
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit", "--audit-id", "nl1\n"],
+        ["audit", "--audit-id", "nl1\n", "--dry-run"],
+        ["executions", "--audit-id", "nl1\n"],
+        ["report", "nl1\n"],
+    ],
+)
+def test_an_audit_id_with_a_trailing_newline_is_refused(home, tmp_path, capsys, argv):
+    before = tree(tmp_path)
+    assert cli.main(argv) == 2
+    assert f"beacon {argv[0]}: error: audit id 'nl1\\n' is not valid" in one_error_line(capsys)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv", [["executions", "--audit-id", "a1"], ["report", "a1"]])
+def test_reading_an_audit_where_there_is_no_store_creates_nothing(
+    home, tmp_path, capsys, monkeypatch, argv
+):
+    monkeypatch.delenv("DAGSTER_HOME")  # the default home, ./.dagster_home, is not there
+    before = tree(tmp_path)
+    assert cli.main(argv) == 2
+    assert one_error_line(capsys) == (
+        f"beacon {argv[0]}: error: no audit 'a1': there is no execution store at "
+        f"sqlite:///{tmp_path / '.dagster_home' / 'beacon.db'}"
+    )
+    assert tree(tmp_path) == before
