@@ -137,9 +137,8 @@ def run_audit(
     defs = _audit_definitions()
     store.dispose()  # pooled connections must not be inherited by the workers
     progress(
-        f"audit {plan.audit_id}: {len(plan.models)} models x {len(plan.regions)} regions x "
-        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions "
-        f"on the {plan.backend} backend; Dagster instance {home}"
+        f"audit {plan.audit_id}: {plan.size_text()} on the {plan.backend} backend; "
+        f"Dagster instance {home}"
     )
     started = time.monotonic()
     workers = _start_workers(defs, partitions, plan.audit_id, run_config, log_dir, free_slots)
@@ -261,7 +260,7 @@ def _wait_for_full_pool(first_wave) -> None:
 
 
 def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
-    total = len(plan.expected_keys())
+    total = plan.execution_count
     last_counts: tuple = ()
     failed: list[str] = []
     pending = dict(workers)

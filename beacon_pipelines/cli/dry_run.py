@@ -14,9 +14,8 @@ def dry_run_report(options: AuditOptions) -> str:
     plan = plan_audit(options, catalog)
     settings = options.backend_settings
     lines = [
-        f"dry run: {len(plan.models)} models x {len(plan.regions)} regions x "
-        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions in "
-        f"{len(plan.models) * len(plan.regions)} partitions on the {plan.backend} backend; "
+        f"dry run: {plan.size_text()} in {len(plan.models) * len(plan.regions)} partitions "
+        f"on the {plan.backend} backend; "
         "nothing started, nothing written"
     ]
     if plan.backend == "modal":

@@ -199,3 +199,16 @@ def test_reading_an_audit_where_there_is_no_store_creates_nothing(
         f"sqlite:///{tmp_path / '.dagster_home' / 'beacon.db'}"
     )
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_samples_without_bound_are_refused_without_listing_executions(
+    home, tmp_path, capsys, dry_run
+):
+    # Unbounded, the dry run built all 7.2e12 execution keys and was killed at 24 GB.
+    before = tree(tmp_path)
+    assert cli.main(["audit", "--samples", "99999999999", *dry_run]) == 2
+    assert one_error_line(capsys) == (
+        "beacon audit: error: samples must be at most 1000, got 99999999999"
+    )
+    assert tree(tmp_path) == before
