@@ -79,6 +79,22 @@ def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
     )
 
 
+def check_audit_input(options: AuditOptions, catalog: Catalog) -> AuditPlan:
+    """The plan, after checking every option against the catalog: the real run and --dry-run
+    both call this, so a dry run that passes is an audit that starts."""
+    planned = plan_audit(options, catalog)
+    if options.failover_order:
+        select(options.failover_order, catalog.region_ids, "failover region")
+    if options.gpu_cap is not None and options.gpu_cap < 1:
+        raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
+    if options.sim_config:
+        from beacon_pipelines.backends.simulated import check_sim_regions, load_sim_config
+
+        config = load_sim_config(options.sim_config)
+        check_sim_regions(config, options.sim_config, catalog.region_ids)
+    return planned
+
+
 def backend_run_config(options: AuditOptions) -> dict:
     backend = {"kind": options.backend}
     if options.sim_config:
@@ -101,15 +117,7 @@ def run_audit(
     # Everything the user typed is checked before anything is created or launched.
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
     catalog = load_catalog(catalog_path)
-    planned = plan_audit(options, catalog)
-    if options.failover_order:
-        select(options.failover_order, catalog.region_ids, "failover region")
-    if options.gpu_cap is not None and options.gpu_cap < 1:
-        raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
-    if options.sim_config:
-        from beacon_pipelines.backends.simulated import load_sim_config
-
-        load_sim_config(options.sim_config)
+    planned = check_audit_input(options, catalog)
     dagster_home()  # a file in its place is refused before anything is written
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.

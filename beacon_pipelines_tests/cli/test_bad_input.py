@@ -212,3 +212,39 @@ def test_samples_without_bound_are_refused_without_listing_executions(
         "beacon audit: error: samples must be at most 1000, got 99999999999"
     )
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+@pytest.mark.parametrize(
+    "sim, message",
+    [
+        (
+            "faults:\n  - {kind: transient, rate: 0.5}\n  - {kind: outage, region: MARS}\n",
+            "field faults[1] (outage): region 'MARS' is not in the catalog, which has US, EU, ASIA",
+        ),
+        (
+            "latency: {cold_start_by_region: {APAC: 400}}\n",
+            "field latency.cold_start_by_region: region 'APAC' is not in the catalog, which has "
+            "US, EU, ASIA",
+        ),
+    ],
+)
+def test_a_sim_config_naming_a_region_the_catalog_lacks_is_refused(
+    home, tmp_path, capsys, dry_run, sim, message
+):
+    (tmp_path / "sim.yaml").write_text(sim)
+    before = tree(tmp_path)
+    assert cli.main([*SMALL_AUDIT, "--sim-config", "sim.yaml", *dry_run]) == 2
+    assert one_error_line(capsys) == f"beacon audit: error: sim.yaml: {message}"
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_an_unknown_failover_region_is_refused_by_the_dry_run_too(
+    home, tmp_path, capsys, dry_run
+):
+    assert cli.main([*SMALL_AUDIT, "--failover", "US,MARS", *dry_run]) == 2
+    assert one_error_line(capsys) == (
+        "beacon audit: error: unknown failover region 'MARS'; the catalog has: US, EU, ASIA"
+    )
+    assert tree(tmp_path) == []
