@@ -248,3 +248,23 @@ def test_an_unknown_failover_region_is_refused_by_the_dry_run_too(
         "beacon audit: error: unknown failover region 'MARS'; the catalog has: US, EU, ASIA"
     )
     assert tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://beacon:hunter2@127.0.0.1:9/v1", "http://***@127.0.0.1:9/v1"),
+        ("http://127.0.0.1:9/v1?key=hunter2&v=2", "http://127.0.0.1:9/v1?key=***&v=***"),
+        ("ftp://beacon:hunter2@127.0.0.1/v1", "ftp://***@127.0.0.1/v1"),
+    ],
+)
+def test_credentials_in_the_openai_base_url_are_never_echoed(
+    home, tmp_path, capsys, dry_run, url, shown
+):
+    argv = ["audit", "--backend", "openai", "--openai-base-url", url, *dry_run]
+    assert cli.main(argv) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"beacon audit: error: base URL {shown!r} ")
+    assert "hunter2" not in line
+    assert tree(tmp_path) == []
