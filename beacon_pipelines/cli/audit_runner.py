@@ -20,6 +20,7 @@ from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
 from beacon_pipelines.instance.creation_lock import instance_creation_lock
 from beacon_pipelines.instance.errors import explain as explain_instance_error
 from beacon_pipelines.instance.errors import instance_errors
+from beacon_pipelines.instance.postgres_probe import probe_instance_postgres
 from beacon_pipelines.plan import (
     AuditInputError,
     AuditPlan,
@@ -171,6 +172,7 @@ def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], Non
     audit; returns the GPU slots free now. Under the creation lock: audits started at once on
     a new home would otherwise create its storage together and fail (instance/creation_lock.py).
     On an existing home the lock only makes the few statements below wait their turn."""
+    probe_instance_postgres(home)  # Dagster's own retries take 15 s to say it is down
     try:
         with instance_creation_lock(home):
             return _prepare_instance(gpu_cap, progress)

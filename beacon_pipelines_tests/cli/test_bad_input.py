@@ -268,3 +268,26 @@ def test_credentials_in_the_openai_base_url_are_never_echoed(
     assert line.startswith(f"beacon audit: error: base URL {shown!r} ")
     assert "hunter2" not in line
     assert tree(tmp_path) == []
+
+
+def test_an_unreachable_postgres_instance_fails_fast_naming_host_and_port(
+    home, tmp_path, capsys, monkeypatch
+):
+    import time
+
+    home.mkdir()
+    config = (PROJECT_DIR / "deploy" / "dagster.postgres.yaml").read_text()
+    assert "port: 5432 " in config
+    (home / "dagster.yaml").write_text(config.replace("port: 5432 ", "port: 1 "))
+    for name, value in [("USERNAME", "beacon"), ("PASSWORD", "hunter2-secret"),
+                        ("HOST", "127.0.0.1"), ("DB", "beacon")]:
+        monkeypatch.setenv(f"DAGSTER_PG_{name}", value)
+    before = tree(tmp_path)
+    started = time.monotonic()
+    assert cli.main(SMALL_AUDIT) == 2
+    assert time.monotonic() - started < 5  # Dagster's own retries took 15 s
+    assert one_error_line(capsys) == (
+        f"beacon audit: error: cannot open the Dagster instance configured in "
+        f"{home / 'dagster.yaml'}: Postgres at 127.0.0.1:1 (database beacon): Connection refused"
+    )
+    assert tree(tmp_path) == before
