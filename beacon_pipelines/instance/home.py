@@ -49,7 +49,10 @@ def _link_instance_config(config: Path) -> None:
     source = Path.cwd() / "dagster.yaml"
     source = source if source.exists() else PROJECT_INSTANCE_CONFIG
     if source.exists():
-        config.symlink_to(source.resolve())
+        try:
+            config.symlink_to(source.resolve())
+        except FileExistsError:
+            pass  # an audit started at the same moment linked it first
     else:
         # Installed without the project folder: Dagster's defaults, said explicitly.
         config.write_text("# Dagster defaults; see the Beacon README for pools.\n{}\n")

@@ -5,7 +5,6 @@ the way `beacon audit` does, at the same moment as the others."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
 def import_beacon() -> None:
@@ -15,12 +14,15 @@ def import_beacon() -> None:
 
 
 def open_at_once(home: str, barrier) -> str:
+    """What `beacon audit` does to the instance before its workers start: make the home (and
+    link dagster.yaml in), then open the instance."""
     from beacon_pipelines.cli.audit_runner import open_instance
+    from beacon_pipelines.instance.home import ensure_dagster_home
 
     os.environ["DAGSTER_HOME"] = home
     barrier.wait(timeout=120)
     try:
-        open_instance(Path(home), None, lambda _line: None)
+        open_instance(ensure_dagster_home(), None, lambda _line: None)
         return "ok"
     except Exception as exc:  # reported to the test, which shows it
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"

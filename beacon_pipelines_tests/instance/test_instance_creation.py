@@ -1,4 +1,5 @@
-"""Audits started at once on a new $DAGSTER_HOME: the instance's storage is created once."""
+"""Audits started at once on a new $DAGSTER_HOME: the home is made, the project's dagster.yaml
+linked in and the instance's storage created, once."""
 
 from __future__ import annotations
 
@@ -20,12 +21,11 @@ def test_audits_opening_a_new_instance_at_once_all_succeed(tmp_path, monkeypatch
     spawn = multiprocessing.get_context("spawn")
     with spawn.Manager() as manager, spawn.Pool(CONTENDERS, initializer=import_beacon) as pool:
         for attempt in range(TRIES):
-            home = tmp_path / f"home{attempt}"
-            home.mkdir()
-            (home / "dagster.yaml").write_text((PROJECT_DIR / "dagster.yaml").read_text())
+            home = tmp_path / f"home{attempt}"  # not there yet: each contender makes it
             barrier = manager.Barrier(CONTENDERS)
             outcomes = pool.starmap(open_at_once, [(str(home), barrier)] * CONTENDERS)
             assert outcomes == ["ok"] * CONTENDERS, (attempt, outcomes)
             assert sorted(p.name for p in home.iterdir()) == [
                 "dagster.yaml", "history", "schedules",
             ]
+            assert (home / "dagster.yaml").resolve() == PROJECT_DIR / "dagster.yaml"
