@@ -119,7 +119,9 @@ def run_audit(
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
     catalog = load_catalog(catalog_path)
     planned = check_audit_input(options, catalog)
-    dagster_home()  # a file in its place is refused before anything is written
+    # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
+    # take 15 s to say so), is refused before anything is written, the store included.
+    probe_instance_postgres(dagster_home())
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.
     options.backend_settings.preflight(options.backend, planned.models, catalog.region_ids)
@@ -172,7 +174,6 @@ def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], Non
     audit; returns the GPU slots free now. Under the creation lock: audits started at once on
     a new home would otherwise create its storage together and fail (instance/creation_lock.py).
     On an existing home the lock only makes the few statements below wait their turn."""
-    probe_instance_postgres(home)  # Dagster's own retries take 15 s to say it is down
     try:
         with instance_creation_lock(home):
             return _prepare_instance(gpu_cap, progress)

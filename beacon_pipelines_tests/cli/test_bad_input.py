@@ -282,6 +282,8 @@ def test_an_unreachable_postgres_instance_fails_fast_naming_host_and_port(
     for name, value in [("USERNAME", "beacon"), ("PASSWORD", "hunter2-secret"),
                         ("HOST", "127.0.0.1"), ("DB", "beacon")]:
         monkeypatch.setenv(f"DAGSTER_PG_{name}", value)
+    # Probed before the store is created: no store file below either.
+    monkeypatch.setenv("BEACON_STORE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     before = tree(tmp_path)
     started = time.monotonic()
     assert cli.main(SMALL_AUDIT) == 2
