@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 ExecutionKey = tuple[str, str, str, int]  # (model, requested region, question, sample)
 
+# What one plan may hold. Completion checks build the set of expected keys (about 100 bytes
+# each: 10 million is ~1 GB), and an unbounded --samples once built every key of a dry run
+# until it was killed at 24 GB. Intervals gain little past a few dozen samples.
+MAX_SAMPLES = 1000
+MAX_EXECUTIONS = 10_000_000
+
 _AUDIT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
 
 
@@ -50,6 +56,19 @@ class AuditPlan:
     questions: tuple[str, ...]
     samples: int = 1
     created_at: float = 0.0
+
+    @property
+    def execution_count(self) -> int:
+        """How many executions the plan expects, counted without listing them."""
+        return len(self.models) * len(self.regions) * len(self.questions) * self.samples
+
+    def size_text(self) -> str:
+        """'3 models x 3 regions x 8 questions x 5 samples = 360 executions' (no samples if 1)."""
+        samples = f" x {self.samples} samples" if self.samples > 1 else ""
+        return (
+            f"{len(self.models)} models x {len(self.regions)} regions x "
+            f"{len(self.questions)} questions{samples} = {self.execution_count} executions"
+        )
 
     def expected_keys(self) -> set[ExecutionKey]:
         return {
@@ -103,7 +122,9 @@ def build_plan(
     checked against the catalog; None selects the catalog's whole list."""
     if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
         raise AuditInputError(f"samples must be a positive integer, got {samples!r}")
-    return AuditPlan(
+    if samples > MAX_SAMPLES:
+        raise AuditInputError(f"samples must be at most {MAX_SAMPLES}, got {samples}")
+    plan = AuditPlan(
         audit_id=check_audit_id(audit_id),
         catalog_sha256=catalog.sha256(),
         backend=backend,
@@ -113,6 +134,12 @@ def build_plan(
         samples=samples,
         created_at=time.time() if created_at is None else created_at,
     )
+    if plan.execution_count > MAX_EXECUTIONS:
+        raise AuditInputError(
+            f"the audit would have {plan.size_text()}; at most {MAX_EXECUTIONS:,} executions "
+            "are allowed"
+        )
+    return plan
 
 
 def describe_missing(missing: Sequence[ExecutionKey], limit: int = 20) -> str:
@@ -125,7 +152,7 @@ def describe_missing(missing: Sequence[ExecutionKey], limit: int = 20) -> str:
 def incomplete_message(plan: AuditPlan, missing: Sequence[ExecutionKey], limit: int = 20) -> str:
     """The one sentence every part of Beacon says of an audit with executions missing."""
     return (
-        f"audit {plan.audit_id!r} is incomplete: {len(missing)} of {len(plan.expected_keys())} "
+        f"audit {plan.audit_id!r} is incomplete: {len(missing)} of {plan.execution_count} "
         f"executions missing: {describe_missing(missing, limit)}; resume it with "
         f"`beacon audit --audit-id {plan.audit_id}`"
     )

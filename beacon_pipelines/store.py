@@ -161,6 +161,23 @@ def resolve_store_url(dagster_home: str | os.PathLike | None = None) -> str:
     return configured_store_url() or default_store_url(dagster_home)
 
 
+def store_exists(url: str) -> bool:
+    """False only for a SQLite store whose file is not there: opening it would create it.
+    Whether a server's database exists is found out by reaching it."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return True  # ExecutionStore refuses it, without echoing it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).is_file()
+
+
+def display_store_url(url: str) -> str:
+    """The URL as shown to people: the password masked."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
 def _safe_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 

@@ -63,13 +63,57 @@ def parse_model_map(text: str) -> dict[str, str]:
 
 
 def check_base_url(url: str, where: str = "base URL") -> str:
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    parsed = _split(url)
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BackendError(
             ErrorKind.BAD_REQUEST,
-            f"{where} {url!r} is not an http(s) URL; expected e.g. http://127.0.0.1:11434/v1",
+            f"{where} {display_url(url)!r} is not an http(s) URL; expected e.g. "
+            "http://127.0.0.1:11434/v1",
+        )
+    if "@" in parsed.netloc or parsed.query or parsed.fragment:
+        # They cannot work (urllib sends no user info; each request appends its path after
+        # the query), and refused here they never reach run config, the store or a log.
+        raise BackendError(
+            ErrorKind.BAD_REQUEST,
+            f"{where} {display_url(url)!r} cannot carry user info, a query or a fragment "
+            "(each request appends its path to it); give an API key with "
+            "--openai-api-key-env NAME",
         )
     return url.rstrip("/")
+
+
+def display_url(url: str) -> str:
+    """The URL as shown in errors and output: user info and query values masked, since they
+    are where credentials hide (http://user:secret@host/v1?key=...)."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket: nothing can be shown safely
+        return "(an unreadable URL)"
+    netloc = parsed.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(
+        (parsed.scheme, netloc, parsed.path, _masked_query(parsed.query),
+         "***" if parsed.fragment else "")
+    )
+
+
+def _split(url: str) -> urllib.parse.SplitResult | None:
+    """The URL's parts, or None when they cannot be read (a bracket or port that is wrong)."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return parsed
+
+
+def _masked_query(query: str) -> str:
+    def masked(part: str) -> str:
+        name, sep, _value = part.partition("=")
+        return f"{name}=***" if sep else "***"
+
+    return "&".join(masked(part) for part in query.split("&")) if query else ""
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

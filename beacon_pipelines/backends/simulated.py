@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +75,25 @@ def load_sim_config(path: str | Path | None) -> SimConfig:
     if path is None or str(path) == "":
         return SimConfig()
     return load_yaml_model(path, SimConfig, SimConfigError)
+
+
+def check_sim_regions(config: SimConfig, path: str | Path, region_ids: Sequence[str]) -> None:
+    """Every region the config names is one the catalog has. Faults and cold starts match the
+    serving region by name, so a misspelt or foreign one (`region: MARS`) never applies and
+    the audit silently tests nothing."""
+    known = ", ".join(region_ids)
+    for index, fault in enumerate(config.faults):
+        if fault.region is not None and fault.region not in region_ids:
+            raise SimConfigError(
+                f"{path}: field faults[{index}] ({fault.kind}): region {fault.region!r} is "
+                f"not in the catalog, which has {known}"
+            )
+    for region in config.latency.cold_start_by_region:
+        if region not in region_ids:
+            raise SimConfigError(
+                f"{path}: field latency.cold_start_by_region: region {region!r} is not in "
+                f"the catalog, which has {known}"
+            )
 
 
 def _unit(*parts: object) -> float:

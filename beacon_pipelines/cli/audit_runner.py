@@ -17,8 +17,10 @@ from pathlib import Path
 from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
 from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
+from beacon_pipelines.instance.creation_lock import instance_creation_lock
 from beacon_pipelines.instance.errors import explain as explain_instance_error
 from beacon_pipelines.instance.errors import instance_errors
+from beacon_pipelines.instance.postgres_probe import probe_instance_postgres
 from beacon_pipelines.plan import (
     AuditInputError,
     AuditPlan,
@@ -78,6 +80,22 @@ def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
     )
 
 
+def check_audit_input(options: AuditOptions, catalog: Catalog) -> AuditPlan:
+    """The plan, after checking every option against the catalog: the real run and --dry-run
+    both call this, so a dry run that passes is an audit that starts."""
+    planned = plan_audit(options, catalog)
+    if options.failover_order:
+        select(options.failover_order, catalog.region_ids, "failover region")
+    if options.gpu_cap is not None and options.gpu_cap < 1:
+        raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
+    if options.sim_config:
+        from beacon_pipelines.backends.simulated import check_sim_regions, load_sim_config
+
+        config = load_sim_config(options.sim_config)
+        check_sim_regions(config, options.sim_config, catalog.region_ids)
+    return planned
+
+
 def backend_run_config(options: AuditOptions) -> dict:
     backend = {"kind": options.backend}
     if options.sim_config:
@@ -95,20 +113,15 @@ def backend_run_config(options: AuditOptions) -> dict:
 def run_audit(
     options: AuditOptions, progress: Callable[[str], None] = print, poll_s: float = 0.5
 ) -> AuditOutcome:
-    from beacon_pipelines.instance.home import ensure_dagster_home
+    from beacon_pipelines.instance.home import dagster_home, ensure_dagster_home
 
     # Everything the user typed is checked before anything is created or launched.
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
     catalog = load_catalog(catalog_path)
-    planned = plan_audit(options, catalog)
-    if options.failover_order:
-        select(options.failover_order, catalog.region_ids, "failover region")
-    if options.gpu_cap is not None and options.gpu_cap < 1:
-        raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
-    if options.sim_config:
-        from beacon_pipelines.backends.simulated import load_sim_config
-
-        load_sim_config(options.sim_config)
+    planned = check_audit_input(options, catalog)
+    # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
+    # take 15 s to say so), is refused before anything is written, the store included.
+    probe_instance_postgres(dagster_home())
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.
     options.backend_settings.preflight(options.backend, planned.models, catalog.region_ids)
@@ -122,10 +135,7 @@ def run_audit(
     store = ExecutionStore(store_url).create() if store_url else None
 
     home = ensure_dagster_home()
-    try:
-        free_slots = _prepare_instance(options.gpu_cap, progress)
-    except instance_errors() as exc:
-        raise explain_instance_error(exc, home) from None
+    free_slots = open_instance(home, options.gpu_cap, progress)
     store = store or ExecutionStore(resolve_store_url(home)).create()
     plan = store.register_audit(planned)
     run_config = backend_run_config(options)
@@ -138,9 +148,8 @@ def run_audit(
     defs = _audit_definitions()
     store.dispose()  # pooled connections must not be inherited by the workers
     progress(
-        f"audit {plan.audit_id}: {len(plan.models)} models x {len(plan.regions)} regions x "
-        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions "
-        f"on the {plan.backend} backend; Dagster instance {home}"
+        f"audit {plan.audit_id}: {plan.size_text()} on the {plan.backend} backend; "
+        f"Dagster instance {home}"
     )
     started = time.monotonic()
     workers = _start_workers(defs, partitions, plan.audit_id, run_config, log_dir, free_slots)
@@ -158,6 +167,18 @@ def run_audit(
     return AuditOutcome(
         plan.audit_id, plan, report is not None, report_path=report, log_dir=log_dir
     )
+
+
+def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
+    """Open the instance in `home` (creating its storage on first use) and prepare it for an
+    audit; returns the GPU slots free now. Under the creation lock: audits started at once on
+    a new home would otherwise create its storage together and fail (instance/creation_lock.py).
+    On an existing home the lock only makes the few statements below wait their turn."""
+    try:
+        with instance_creation_lock(home):
+            return _prepare_instance(gpu_cap, progress)
+    except instance_errors() as exc:
+        raise explain_instance_error(exc, home) from None
 
 
 def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
@@ -250,7 +271,7 @@ def _wait_for_full_pool(first_wave) -> None:
 
 
 def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
-    total = len(plan.expected_keys())
+    total = plan.execution_count
     last_counts: tuple = ()
     failed: list[str] = []
     pending = dict(workers)

@@ -6,17 +6,16 @@ from beacon_pipelines.backends.modal.cost import estimate_audit_cost, format_cos
 from beacon_pipelines.backends.modal.deployment import build_spec
 from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import load_catalog
-from beacon_pipelines.cli.audit_runner import AuditOptions, plan_audit
+from beacon_pipelines.cli.audit_runner import AuditOptions, check_audit_input
 
 
 def dry_run_report(options: AuditOptions) -> str:
     catalog = load_catalog(options.catalog_path)
-    plan = plan_audit(options, catalog)
+    plan = check_audit_input(options, catalog)
     settings = options.backend_settings
     lines = [
-        f"dry run: {len(plan.models)} models x {len(plan.regions)} regions x "
-        f"{len(plan.questions)} questions = {len(plan.expected_keys())} executions in "
-        f"{len(plan.models) * len(plan.regions)} partitions on the {plan.backend} backend; "
+        f"dry run: {plan.size_text()} in {len(plan.models) * len(plan.regions)} partitions "
+        f"on the {plan.backend} backend; "
         "nothing started, nothing written"
     ]
     if plan.backend == "modal":

@@ -16,16 +16,18 @@ def add_arguments(executions: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from beacon_pipelines.instance.home import ensure_dagster_home
+    from beacon_pipelines.cli.reading import existing_store_url
+    from beacon_pipelines.instance.errors import InstanceUnavailableError
+    from beacon_pipelines.plan import AuditIdError, check_audit_id
     from beacon_pipelines.report.exports import executions_for_export
-    from beacon_pipelines.store import ExecutionStore, StoreError, resolve_store_url
+    from beacon_pipelines.report.stored_audit import UnknownAuditError
+    from beacon_pipelines.store import ExecutionStore, StoreError
 
-    home = ensure_dagster_home()
     try:
-        store = ExecutionStore(resolve_store_url(home))
+        store = ExecutionStore(existing_store_url(check_audit_id(args.audit_id)))
         plan = store.get_audit(args.audit_id)
         frame = None if plan is None else store.executions_frame(args.audit_id)
-    except StoreError as exc:
+    except (AuditIdError, InstanceUnavailableError, UnknownAuditError, StoreError) as exc:
         print(f"beacon executions: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if plan is None:

@@ -17,7 +17,7 @@ from beacon_pipelines.plan import check_audit_id
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
 from beacon_pipelines.report.stored_audit import analyse_stored_audit, complete_plan
-from beacon_pipelines.store import ExecutionStore, resolve_store_url
+from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines.yaml_config import ConfigFileError
 
 DEFAULT_REPORTS_DIR = "reports"
@@ -36,12 +36,12 @@ def rerender_report(
     catalog_path: Path | None = None,
     store_url: str | None = None,
 ) -> Rerendered:
-    from beacon_pipelines.instance.home import ensure_dagster_home
+    from beacon_pipelines.cli.reading import existing_store_url
 
     check_audit_id(audit_id)
     catalog = load_catalog(catalog_path)
     if store_url is None:
-        store_url = resolve_store_url(ensure_dagster_home())
+        store_url = existing_store_url(audit_id)
     store = ExecutionStore(store_url)
     try:
         analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog)
@@ -78,6 +78,7 @@ def add_arguments(report: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from beacon_pipelines.analysis.similarity_choice import SimilaritySettingError
+    from beacon_pipelines.instance.errors import InstanceUnavailableError
     from beacon_pipelines.plan import AuditIdError
     from beacon_pipelines.report.exports import OutputDirError
     from beacon_pipelines.report.stored_audit import IncompleteAuditError, UnknownAuditError
@@ -87,7 +88,7 @@ def run(args) -> int:
         done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog)
     except (
         UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError,
-        SimilaritySettingError,
+        SimilaritySettingError, InstanceUnavailableError,
     ) as exc:
         print(f"beacon report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -222,3 +222,14 @@ def test_retry_after_parses_seconds_and_dates():
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+def test_a_displayed_base_url_masks_user_info_and_query_values():
+    from beacon_pipelines.backends.openai_compatible import display_url
+
+    assert display_url("https://u:pw@h:8/v1?key=k&flag#frag") == "https://***@h:8/v1?key=***&***#***"
+    assert display_url("http://127.0.0.1:11434/v1") == "http://127.0.0.1:11434/v1"
+    assert display_url("http://[::1") == "(an unreadable URL)"
+    with pytest.raises(BackendError, match="cannot carry user info") as refused:
+        OpenAICompatibleBackend(base_url="https://sk-secret@api.example/v1")
+    assert "sk-secret" not in str(refused.value)

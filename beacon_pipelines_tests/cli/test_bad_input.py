@@ -140,3 +140,156 @@ def test_executions_csv_into_a_missing_folder_is_one_line(
     target = tmp_path / "missing" / "rows.csv"
     assert cli.main(["executions", "--audit-id", "a1", "--csv", str(target)]) == 2
     assert f"cannot write {target}" in one_error_line(capsys)
+
+
+def tree(folder) -> list[str]:
+    """Every path under `folder`: compared before and after a refused command."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+SMALL_AUDIT = ["audit", "--models", "llama3.2-1b", "--regions", "US", "--questions", "math_basic"]
+EVERY_COMMAND = {
+    "audit": SMALL_AUDIT,
+    "executions": ["executions", "--audit-id", "a1"],
+    "report": ["report", "a1"],
+}
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND)
+@pytest.mark.parametrize("where", ["is a file", "under a file"])
+def test_a_dagster_home_that_is_a_file_or_under_one_is_one_line(
+    home, tmp_path, capsys, monkeypatch, command, where
+):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    target = tmp_path / "notes.txt" if where == "is a file" else tmp_path / "notes.txt" / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(target))
+    before = tree(tmp_path)
+    assert cli.main(EVERY_COMMAND[command]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"beacon {command}: error: DAGSTER_HOME {target}")
+    assert line.endswith(f"{tmp_path / 'notes.txt'} is a file, not a folder")
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit", "--audit-id", "nl1\n"],
+        ["audit", "--audit-id", "nl1\n", "--dry-run"],
+        ["executions", "--audit-id", "nl1\n"],
+        ["report", "nl1\n"],
+    ],
+)
+def test_an_audit_id_with_a_trailing_newline_is_refused(home, tmp_path, capsys, argv):
+    before = tree(tmp_path)
+    assert cli.main(argv) == 2
+    assert f"beacon {argv[0]}: error: audit id 'nl1\\n' is not valid" in one_error_line(capsys)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv", [["executions", "--audit-id", "a1"], ["report", "a1"]])
+def test_reading_an_audit_where_there_is_no_store_creates_nothing(
+    home, tmp_path, capsys, monkeypatch, argv
+):
+    monkeypatch.delenv("DAGSTER_HOME")  # the default home, ./.dagster_home, is not there
+    before = tree(tmp_path)
+    assert cli.main(argv) == 2
+    assert one_error_line(capsys) == (
+        f"beacon {argv[0]}: error: no audit 'a1': there is no execution store at "
+        f"sqlite:///{tmp_path / '.dagster_home' / 'beacon.db'}"
+    )
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_samples_without_bound_are_refused_without_listing_executions(
+    home, tmp_path, capsys, dry_run
+):
+    # Unbounded, the dry run built all 7.2e12 execution keys and was killed at 24 GB.
+    before = tree(tmp_path)
+    assert cli.main(["audit", "--samples", "99999999999", *dry_run]) == 2
+    assert one_error_line(capsys) == (
+        "beacon audit: error: samples must be at most 1000, got 99999999999"
+    )
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+@pytest.mark.parametrize(
+    "sim, message",
+    [
+        (
+            "faults:\n  - {kind: transient, rate: 0.5}\n  - {kind: outage, region: MARS}\n",
+            "field faults[1] (outage): region 'MARS' is not in the catalog, which has US, EU, ASIA",
+        ),
+        (
+            "latency: {cold_start_by_region: {APAC: 400}}\n",
+            "field latency.cold_start_by_region: region 'APAC' is not in the catalog, which has "
+            "US, EU, ASIA",
+        ),
+    ],
+)
+def test_a_sim_config_naming_a_region_the_catalog_lacks_is_refused(
+    home, tmp_path, capsys, dry_run, sim, message
+):
+    (tmp_path / "sim.yaml").write_text(sim)
+    before = tree(tmp_path)
+    assert cli.main([*SMALL_AUDIT, "--sim-config", "sim.yaml", *dry_run]) == 2
+    assert one_error_line(capsys) == f"beacon audit: error: sim.yaml: {message}"
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_an_unknown_failover_region_is_refused_by_the_dry_run_too(
+    home, tmp_path, capsys, dry_run
+):
+    assert cli.main([*SMALL_AUDIT, "--failover", "US,MARS", *dry_run]) == 2
+    assert one_error_line(capsys) == (
+        "beacon audit: error: unknown failover region 'MARS'; the catalog has: US, EU, ASIA"
+    )
+    assert tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://beacon:hunter2@127.0.0.1:9/v1", "http://***@127.0.0.1:9/v1"),
+        ("http://127.0.0.1:9/v1?key=hunter2&v=2", "http://127.0.0.1:9/v1?key=***&v=***"),
+        ("ftp://beacon:hunter2@127.0.0.1/v1", "ftp://***@127.0.0.1/v1"),
+    ],
+)
+def test_credentials_in_the_openai_base_url_are_never_echoed(
+    home, tmp_path, capsys, dry_run, url, shown
+):
+    argv = ["audit", "--backend", "openai", "--openai-base-url", url, *dry_run]
+    assert cli.main(argv) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"beacon audit: error: base URL {shown!r} ")
+    assert "hunter2" not in line
+    assert tree(tmp_path) == []
+
+
+def test_an_unreachable_postgres_instance_fails_fast_naming_host_and_port(
+    home, tmp_path, capsys, monkeypatch
+):
+    import time
+
+    home.mkdir()
+    config = (PROJECT_DIR / "deploy" / "dagster.postgres.yaml").read_text()
+    assert "port: 5432 " in config
+    (home / "dagster.yaml").write_text(config.replace("port: 5432 ", "port: 1 "))
+    for name, value in [("USERNAME", "beacon"), ("PASSWORD", "hunter2-secret"),
+                        ("HOST", "127.0.0.1"), ("DB", "beacon")]:
+        monkeypatch.setenv(f"DAGSTER_PG_{name}", value)
+    # Probed before the store is created: no store file below either.
+    monkeypatch.setenv("BEACON_STORE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    before = tree(tmp_path)
+    started = time.monotonic()
+    assert cli.main(SMALL_AUDIT) == 2
+    assert time.monotonic() - started < 5  # Dagster's own retries took 15 s
+    assert one_error_line(capsys) == (
+        f"beacon audit: error: cannot open the Dagster instance configured in "
+        f"{home / 'dagster.yaml'}: Postgres at 127.0.0.1:1 (database beacon): Connection refused"
+    )
+    assert tree(tmp_path) == before

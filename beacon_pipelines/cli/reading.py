@@ -1,0 +1,19 @@
+"""The store `beacon executions` and `beacon report` read: an existing one, never a new one."""
+
+from __future__ import annotations
+
+from beacon_pipelines.instance.home import dagster_home
+from beacon_pipelines.report.stored_audit import UnknownAuditError
+from beacon_pipelines.store import display_store_url, resolve_store_url, store_exists
+
+
+def existing_store_url(audit_id: str) -> str:
+    """The URL of the store holding `audit_id`. Reading creates nothing: a typo'd id or a
+    fresh folder must not leave a Dagster home and an empty database behind, so a SQLite
+    store that is not there means the audit is unknown."""
+    url = resolve_store_url(dagster_home())
+    if not store_exists(url):
+        raise UnknownAuditError(
+            f"no audit {audit_id!r}: there is no execution store at {display_store_url(url)}"
+        )
+    return url
