@@ -61,7 +61,7 @@ def build_audit_checks(
         )
         missing_store = missing_keys(plan, execution_store.succeeded_keys(plan.audit_id))
         missing_analysis = missing_keys(plan, in_analysis)
-        expected = len(plan.expected_keys())
+        expected = plan.execution_count
         passed = not missing_store and not missing_analysis
         return AssetCheckResult(
             passed=passed,
