@@ -398,14 +398,14 @@ class ExecutionStore:
 
         what = (
             f"attempt {req.attempt} of ({req.model_id}, {req.requested_region}, "
-            f"{req.question_id}, sample {req.sample}) of audit {req.audit_id!r}"
+            f"{req.question_id}, sample {req.sample})"
         )
         try:
             self._retrying(f"recording {what}", write)
         except IntegrityError:
             raise DuplicateAttemptError(
-                f"execution store at {self.display_url}: {what} was already recorded by another "
-                "worker"
+                f"execution store at {self.display_url}: {what} of audit {req.audit_id!r} was "
+                "already recorded by another worker"
             ) from None
 
     def attempts_so_far(

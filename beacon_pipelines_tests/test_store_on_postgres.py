@@ -9,13 +9,12 @@ from dataclasses import replace
 import psycopg2
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from beacon_pipelines.backends.simulated import SimulatedBackend
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import partition_requests, run_partition
 from beacon_pipelines.plan import AuditPlan, missing_keys
-from beacon_pipelines.store import ExecutionStore, StoreError
+from beacon_pipelines.store import DuplicateAttemptError, ExecutionStore, StoreError
 from beacon_pipelines_tests.instance.create_race import create_at_once
 from beacon_pipelines_tests.postgres_fixtures import terminate_connections
 
@@ -61,7 +60,7 @@ def test_a_partition_round_trips_and_postgres_refuses_a_second_success(store):
         ("llama3.2-1b", "EU", "tiananmen_1989", 0),
     ]
     # A new attempt number, succeeded again: the partial unique index says no, on Postgres too.
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DuplicateAttemptError, match="already recorded by another worker"):
         store.record(one_result(attempt=2), "simulated")
     assert len(_rows(store)) == 2
 

@@ -61,14 +61,16 @@ class Beacon:
     def tick(self, sensor_name: str = "completion_barrier") -> Tick:
         """Evaluate the sensor as the daemon would, carrying the cursor between ticks."""
         sensor = self.defs.resolve_sensor_def(sensor_name)
-        context = build_sensor_context(
+        # As a context manager: what the evaluation opens (resources, instance scope) is closed
+        # after the tick, as the daemon does.
+        with build_sensor_context(
             instance=self.instance,
             instance_ref=self.instance.get_ref(),  # as the daemon has: dynamic partitions load
             cursor=self.cursor,
             definitions=self.defs,
             resources=self.defs.resources,
-        )
-        result = sensor.evaluate_tick(context)
+        ) as context:
+            result = sensor.evaluate_tick(context)
         self.cursor = result.cursor
         for add in result.dynamic_partitions_requests or []:  # as the daemon applies them
             self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)

@@ -21,13 +21,13 @@ TICK = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 
 def _requests(beacon, defs, tick=TICK):
     schedule = defs.resolve_schedule_def("recurring_audit")
-    context = build_schedule_context(
+    with build_schedule_context(
         instance=beacon.instance,
         scheduled_execution_time=tick,
         resources=defs.resources,
         repository_def=defs.get_repository_def(),
-    )
-    return list(schedule.evaluate_tick(context).run_requests)
+    ) as context:
+        return list(schedule.evaluate_tick(context).run_requests)
 
 
 def _settings(**env):
