@@ -153,6 +153,31 @@ partition_leases = sa.Table(
     sa.Column("acquired_at", sa.Float, nullable=False),
     sa.Column("renewed_at", sa.Float, nullable=False),
 )
+# Backend calls that may still be running (Modal): written before waiting on them, so a
+# retry collects a late reply instead of calling (and paying) again. See backend_calls.py.
+backend_calls = sa.Table(
+    "beacon_backend_calls",
+    metadata,
+    sa.Column("call_id", sa.String(200), primary_key=True),
+    sa.Column("audit_id", sa.String(200), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("region", sa.String(100), nullable=False),  # the partition's (requested) region
+    sa.Column("target_region", sa.String(100), nullable=False),  # where the call runs
+    sa.Column("backend", sa.String(50), nullable=False),
+    sa.Column("keys", sa.Text, nullable=False),  # JSON [[question_id, sample], ...]
+    sa.Column("spawned_at", sa.Float, nullable=False),
+    sa.Column("budget_until", sa.Float, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # open, or how it was closed
+    sa.Column("closed_at", sa.Float),
+    sa.Column("run_id", sa.String(64)),
+)
+sa.Index(
+    "ix_beacon_backend_calls_partition",
+    backend_calls.c.audit_id,
+    backend_calls.c.model,
+    backend_calls.c.region,
+    backend_calls.c.state,
+)
 sa.Index(
     "ix_beacon_executions_audit", executions.c.audit_id, executions.c.model, executions.c.region
 )
@@ -497,6 +522,68 @@ class ExecutionStore:
 
         rows = self._retrying(f"reading executions of {audit_id!r}", read)
         return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
+
+    # -- backend calls -----------------------------------------------------------------------
+
+    def record_call(self, row: dict) -> None:
+        """Note a call that has started, before anyone waits on it."""
+        self.create()
+
+        def write() -> None:
+            with self.engine.begin() as conn:
+                exists = conn.execute(
+                    sa.select(backend_calls.c.call_id).where(
+                        backend_calls.c.call_id == row["call_id"]
+                    )
+                ).first()
+                if exists is None:  # a retried write whose commit went through
+                    conn.execute(backend_calls.insert().values(**row))
+
+        self._retrying(f"recording call {row['call_id']!r}", write)
+
+    def open_calls(self, audit_id: str, model: str, region: str) -> list[dict]:
+        self.create()
+        c = backend_calls.c
+        query = (
+            sa.select(backend_calls)
+            .where(c.audit_id == audit_id, c.model == model, c.region == region)
+            .where(c.state == "open")
+            .order_by(c.spawned_at)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(query)]
+
+        return self._retrying(f"reading open calls of ({model}, {region})", read)
+
+    def close_call(self, call_id: str, state: str, now: float) -> None:
+        c = backend_calls.c
+
+        def close() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    backend_calls.update()
+                    .where(c.call_id == call_id, c.state == "open")
+                    .values(state=state, closed_at=now)
+                )
+
+        self._retrying(f"closing call {call_id!r}", close)
+
+    def calls_frame(self, audit_id: str) -> pd.DataFrame:
+        self.create()
+        query = (
+            sa.select(backend_calls)
+            .where(backend_calls.c.audit_id == audit_id)
+            .order_by(backend_calls.c.spawned_at)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).all()
+
+        rows = self._retrying(f"reading calls of {audit_id!r}", read)
+        return pd.DataFrame(rows, columns=[c.name for c in backend_calls.columns])
 
     # -- partition leases --------------------------------------------------------------------
 

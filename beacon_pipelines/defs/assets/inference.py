@@ -85,6 +85,7 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
             else 1.0,
             "target_region": target,
             "served_regions": MetadataValue.json(outcome.served_regions()),
+            "region_verified": MetadataValue.json(outcome.region_verdicts()),
             **outcome.latency_summary(),
         }
         if outcome.complete:
