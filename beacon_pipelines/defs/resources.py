@@ -14,6 +14,7 @@ from beacon_pipelines.backends.registry import (
     UnknownBackendError,
     build_backend,
 )
+from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.store import (
     STORE_URL_ENV,
     ExecutionStore,
@@ -81,7 +82,14 @@ class InferenceBackendResource(ConfigurableResource):
         default="", description="e.g. http://127.0.0.1:11434/v1 (Ollama); used for every region."
     )
     openai_region_base_urls: dict[str, str] = Field(
-        default_factory=dict, description="Per-region base URLs, overriding openai_base_url."
+        default_factory=dict,
+        description="Per-region base URLs, overriding openai_base_url and the catalog's "
+        "openai_base_url of the region.",
+    )
+    openai_region_header: str = Field(
+        default="",
+        description="Response header naming the cloud region that served a reply; empty: "
+        "answers are 'unverified'.",
     )
     openai_model_map: dict[str, str] = Field(
         default_factory=dict,
@@ -95,15 +103,18 @@ class InferenceBackendResource(ConfigurableResource):
         default=120.0, gt=0, description="Timeout of one HTTP request (connect and each read)."
     )
 
-    def get_backend(self) -> InferenceBackend:
+    def get_backend(self, catalog: Catalog | None = None) -> InferenceBackend:
         try:
-            return self._build()
+            return self._build(catalog)
         except (BackendError, UnknownBackendError) as exc:
             # Missing credentials or settings: retrying cannot help.
             raise Failure(str(exc), allow_retries=False) from None
 
-    def _build(self) -> InferenceBackend:
+    def _build(self, catalog: Catalog | None) -> InferenceBackend:
         settings = self.model_dump(exclude={"kind", "failover_order"})
+        if catalog is not None:  # the catalog's per-region servers, under the configured ones
+            urls = {r.id: r.openai_base_url for r in catalog.regions if r.openai_base_url}
+            settings["openai_region_base_urls"] = {**urls, **settings["openai_region_base_urls"]}
         return build_backend(self.kind, BackendConfig(**settings))
 
 

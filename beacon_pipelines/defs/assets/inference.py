@@ -46,7 +46,7 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
         keys = context.partition_key.keys_by_dimension
         model, region = keys[MODEL_DIM], keys[REGION_DIM]
         execution_store = store.get_store()
-        inference_backend = backend.get_backend()
+        inference_backend = backend.get_backend(catalog)
         plan = audit_plan_for_run(context, execution_store, catalog, inference_backend.name)
         if model not in plan.models or region not in plan.regions:
             return MaterializeResult(
