@@ -1,4 +1,4 @@
-"""Dagster resources: configuration in, domain objects out (store, backend)."""
+"""Dagster resources: configuration in, domain objects out (store, backend, signing key)."""
 
 import os
 
@@ -15,6 +15,7 @@ from beacon_pipelines.backends.registry import (
     build_backend,
 )
 from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
 from beacon_pipelines.store import (
     STORE_URL_ENV,
     ExecutionStore,
@@ -128,3 +129,20 @@ def backend_resource_from_environment() -> InferenceBackendResource:
             modal_token_secret=EnvVar(TOKEN_SECRET_ENV),
         )
     return InferenceBackendResource()
+
+
+class ReportSigningResource(ConfigurableResource):
+    """The key that signs each report folder's manifest.json (HMAC-SHA256); empty: unsigned.
+    Bound as EnvVar, so the key never enters run config, the UI, a log or metadata."""
+
+    signing_key: str | None = Field(
+        default=None, description=f"Set as {{env: {SIGNING_KEY_ENV}}}, never a literal."
+    )
+
+
+def signing_resource_from_environment() -> ReportSigningResource:
+    """Bound to $BEACON_SIGNING_KEY with EnvVar when the code location's environment has it;
+    binding it when unset would fail every report."""
+    if os.environ.get(SIGNING_KEY_ENV):
+        return ReportSigningResource(signing_key=EnvVar(SIGNING_KEY_ENV))
+    return ReportSigningResource()

@@ -86,8 +86,14 @@ def export_writers(
     }
 
 
-def write_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> dict[str, Path]:
-    """Write every file into a staging folder beside out_dir, then move them in place."""
+def write_files(
+    out_dir: Path,
+    writers: dict[str, Callable[[Path], None]],
+    seal: Callable[[Path, list[str]], Path] | None = None,
+) -> dict[str, Path]:
+    """Write every file into a staging folder beside out_dir, then move them in place.
+    `seal(staging, names)`, when given, writes one more file describing the others (the
+    manifest), from the staged files, before any of them moves."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,8 +103,11 @@ def write_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> di
     try:
         for name, write in writers.items():
             write(staging / name)
+        names = list(writers)
+        if seal is not None:
+            names.append(seal(staging, list(writers)).name)
         written = {}
-        for name in writers:
+        for name in names:
             os.replace(staging / name, out_dir / name)
             written[name] = out_dir / name
         return written
