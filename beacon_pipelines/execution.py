@@ -12,16 +12,21 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from beacon_pipelines.backend_calls import StoreCallLedger
 from beacon_pipelines.backends.base import (
     BackendError,
+    ErrorKind,
     GenerationParams,
     InferenceBackend,
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.call_ledger import CallTrackingBackend
+from beacon_pipelines.backends.receipt import REGION_VERIFIED, UNVERIFIED
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.partition_lease import partition_lease
 from beacon_pipelines.plan import AuditPlan, ExecutionKey
+from beacon_pipelines.region_verification import verify_served_region
 from beacon_pipelines.store import ExecutionStore
 
 
@@ -79,6 +84,11 @@ class PartitionOutcome:
 
     def served_regions(self) -> dict[str, int]:
         return dict(Counter(r.served_region for r in self.results if r.ok and r.served_region))
+
+    def region_verdicts(self) -> dict[str, int]:
+        """Answers and mismatches by region verdict: yes, no, unverified."""
+        return dict(Counter(r.extra.get(REGION_VERIFIED, UNVERIFIED) for r in self.results
+                            if r.ok or r.error_kind is ErrorKind.REGION_MISMATCH))
 
     def error_counts(self) -> dict[str, int]:
         return dict(Counter(r.error_kind.value for r in self.failures if r.error_kind))
@@ -166,8 +176,14 @@ def _answer_pending(
     )
     if not requests:
         return outcome
+    if isinstance(backend, CallTrackingBackend):
+        ledger = StoreCallLedger(store, plan.audit_id, model, region, backend.name, run_id)
+        results = backend.generate_tracked(requests, ledger)
+    else:
+        results = backend.generate(requests)
     try:
-        for result in backend.generate(requests):
+        for result in results:
+            result = verify_served_region(result, catalog)
             store.record(result, backend.name, run_id)
             outcome.results.append(result)
             if on_result is not None:
@@ -180,7 +196,7 @@ def _answer_pending(
             if request.key in answered:
                 continue
             result = InferenceResult.failure(
-                request, exc.kind, str(exc), started_at=now, finished_at=now
+                request, exc.kind, str(exc), started_at=now, finished_at=now, extra=exc.extra
             )
             store.record(result, backend.name, run_id)
             outcome.results.append(result)

@@ -18,10 +18,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from beacon_pipelines.backends.base import InferenceResult
+from beacon_pipelines.backends.receipt import (
+    REGION_VERIFIED,
+    UNVERIFIED,
+    VERIFIED_NO,
+    VERIFIED_YES,
+    receipt_of,
+)
 from beacon_pipelines.plan import AuditPlan, ExecutionKey
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+REGION_VERDICTS = (VERIFIED_YES, VERIFIED_NO, UNVERIFIED)
 
 EXECUTION_COLUMNS = [
     "audit_id",
@@ -45,6 +53,16 @@ EXECUTION_COLUMNS = [
     "prompt_tokens",
     "completion_tokens",
     "run_id",
+    # Added by issue 17 (provenance); stores of earlier versions gain them at create().
+    "served_cloud_region",
+    "region_verified",
+    "served_cloud_provider",
+    "served_task_id",
+    "served_gpu",
+    "model_revision",
+    "finish_reason",
+    "prompt_sha256",
+    "call_id",
 ]
 
 metadata = sa.MetaData()
@@ -87,6 +105,17 @@ executions = sa.Table(
     sa.Column("prompt_tokens", sa.Integer),
     sa.Column("completion_tokens", sa.Integer),
     sa.Column("run_id", sa.String(64)),
+    # What the serving side reported (untrusted, bounded text) and Beacon's verdict on it.
+    # Nullable and without server defaults: ALTER TABLE ADD COLUMN can add them to old stores.
+    sa.Column("served_cloud_region", sa.Text),
+    sa.Column("region_verified", sa.String(20)),  # yes, no, unverified
+    sa.Column("served_cloud_provider", sa.Text),
+    sa.Column("served_task_id", sa.Text),
+    sa.Column("served_gpu", sa.Text),
+    sa.Column("model_revision", sa.Text),
+    sa.Column("finish_reason", sa.Text),
+    sa.Column("prompt_sha256", sa.String(64)),
+    sa.Column("call_id", sa.Text),  # the backend call that produced (or failed) this attempt
     sa.UniqueConstraint(
         "audit_id",
         "model",
@@ -123,6 +152,31 @@ partition_leases = sa.Table(
     sa.Column("run_id", sa.String(64)),
     sa.Column("acquired_at", sa.Float, nullable=False),
     sa.Column("renewed_at", sa.Float, nullable=False),
+)
+# Backend calls that may still be running (Modal): written before waiting on them, so a
+# retry collects a late reply instead of calling (and paying) again. See backend_calls.py.
+backend_calls = sa.Table(
+    "beacon_backend_calls",
+    metadata,
+    sa.Column("call_id", sa.String(200), primary_key=True),
+    sa.Column("audit_id", sa.String(200), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("region", sa.String(100), nullable=False),  # the partition's (requested) region
+    sa.Column("target_region", sa.String(100), nullable=False),  # where the call runs
+    sa.Column("backend", sa.String(50), nullable=False),
+    sa.Column("keys", sa.Text, nullable=False),  # JSON [[question_id, sample], ...]
+    sa.Column("spawned_at", sa.Float, nullable=False),
+    sa.Column("budget_until", sa.Float, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # open, or how it was closed
+    sa.Column("closed_at", sa.Float),
+    sa.Column("run_id", sa.String(64)),
+)
+sa.Index(
+    "ix_beacon_backend_calls_partition",
+    backend_calls.c.audit_id,
+    backend_calls.c.model,
+    backend_calls.c.region,
+    backend_calls.c.state,
 )
 sa.Index(
     "ix_beacon_executions_audit", executions.c.audit_id, executions.c.model, executions.c.region
@@ -245,7 +299,8 @@ class ExecutionStore:
         return _safe_url(self.engine)
 
     def create(self) -> ExecutionStore:
-        """Create the tables if missing; safe when many processes start at once.
+        """Create the tables if missing, and add the columns a store created by an earlier
+        version lacks; safe when many processes start at once.
 
         On Postgres an advisory lock serializes the check-and-create (DDL is transactional
         there, so the lock is held until the tables are committed). SQLite has no such lock:
@@ -266,9 +321,14 @@ class ExecutionStore:
                             {"key": _CREATE_LOCK_KEY},
                         )
                     metadata.create_all(conn, checkfirst=True)
+                    _add_missing_columns(conn)
                 break
             except (IntegrityError, ProgrammingError, OperationalError) as exc:
-                lost_race = "already exists" in str(exc) or isinstance(exc, IntegrityError)
+                # "duplicate column": another process upgraded an old store at the same time.
+                lost_race = (
+                    any(s in str(exc) for s in ("already exists", "duplicate column"))
+                    or isinstance(exc, IntegrityError)
+                )
                 # An established connection that dropped, unlike a refused one, is retried.
                 dropped = exc.connection_invalidated
                 if not (lost_race or dropped) or time.monotonic() > deadline:
@@ -385,6 +445,7 @@ class ExecutionStore:
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "run_id": run_id,
+            **_receipt_columns(result),
         }
         tries = 0
 
@@ -462,6 +523,68 @@ class ExecutionStore:
         rows = self._retrying(f"reading executions of {audit_id!r}", read)
         return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
 
+    # -- backend calls -----------------------------------------------------------------------
+
+    def record_call(self, row: dict) -> None:
+        """Note a call that has started, before anyone waits on it."""
+        self.create()
+
+        def write() -> None:
+            with self.engine.begin() as conn:
+                exists = conn.execute(
+                    sa.select(backend_calls.c.call_id).where(
+                        backend_calls.c.call_id == row["call_id"]
+                    )
+                ).first()
+                if exists is None:  # a retried write whose commit went through
+                    conn.execute(backend_calls.insert().values(**row))
+
+        self._retrying(f"recording call {row['call_id']!r}", write)
+
+    def open_calls(self, audit_id: str, model: str, region: str) -> list[dict]:
+        self.create()
+        c = backend_calls.c
+        query = (
+            sa.select(backend_calls)
+            .where(c.audit_id == audit_id, c.model == model, c.region == region)
+            .where(c.state == "open")
+            .order_by(c.spawned_at)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(query)]
+
+        return self._retrying(f"reading open calls of ({model}, {region})", read)
+
+    def close_call(self, call_id: str, state: str, now: float) -> None:
+        c = backend_calls.c
+
+        def close() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    backend_calls.update()
+                    .where(c.call_id == call_id, c.state == "open")
+                    .values(state=state, closed_at=now)
+                )
+
+        self._retrying(f"closing call {call_id!r}", close)
+
+    def calls_frame(self, audit_id: str) -> pd.DataFrame:
+        self.create()
+        query = (
+            sa.select(backend_calls)
+            .where(backend_calls.c.audit_id == audit_id)
+            .order_by(backend_calls.c.spawned_at)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).all()
+
+        rows = self._retrying(f"reading calls of {audit_id!r}", read)
+        return pd.DataFrame(rows, columns=[c.name for c in backend_calls.columns])
+
     # -- partition leases --------------------------------------------------------------------
 
     def claim_lease(self, row: dict, replaces: str | None = None) -> dict | None:
@@ -538,6 +661,39 @@ class ExecutionStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _receipt_columns(result: InferenceResult) -> dict:
+    receipt = receipt_of(result.extra)
+    verdict = result.extra.get(REGION_VERIFIED)
+    return {
+        "served_cloud_region": receipt.cloud_region,
+        "region_verified": verdict if verdict in REGION_VERDICTS else UNVERIFIED,
+        "served_cloud_provider": receipt.cloud_provider,
+        "served_task_id": receipt.task_id,
+        "served_gpu": receipt.gpu,
+        "model_revision": receipt.model_revision,
+        "finish_reason": receipt.finish_reason,
+        "prompt_sha256": result.request.prompt_sha256,
+        "call_id": receipt.call_id,
+    }
+
+
+def _add_missing_columns(conn) -> None:
+    """Bring a store created by an earlier Beacon up to this schema, in place: each column
+    this version added is added with ALTER TABLE ADD COLUMN (nullable, no default: old rows
+    read as NULL, which every reader takes as "not reported")."""
+    inspector = sa.inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            preparer = conn.dialect.identifier_preparer
+            definition = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(
+                sa.text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {definition}")
+            )
 
 
 def _already_recorded(conn, row: dict) -> bool:

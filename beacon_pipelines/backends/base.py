@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -22,6 +23,9 @@ class ErrorKind(enum.StrEnum):
     UNAVAILABLE = "unavailable"  # region down, connection refused, 5xx; retryable
     RATE_LIMITED = "rate_limited"  # 429 / resource exhausted; retryable
     MALFORMED = "malformed"  # the server answered but not in the expected shape; retryable
+    # The server reported serving from a cloud region outside the region it was asked in: its
+    # answer says nothing about that region, so it is a failed attempt; retryable (failover).
+    REGION_MISMATCH = "region_mismatch"
     AUTH = "auth"  # bad or missing credentials; permanent
     NOT_FOUND = "not_found"  # unknown model / undeployed app; permanent
     BAD_REQUEST = "bad_request"  # the request itself is wrong; permanent
@@ -38,6 +42,7 @@ _RETRYABLE = frozenset(
         ErrorKind.UNAVAILABLE,
         ErrorKind.RATE_LIMITED,
         ErrorKind.MALFORMED,
+        ErrorKind.REGION_MISMATCH,
     }
 )
 
@@ -45,9 +50,11 @@ _RETRYABLE = frozenset(
 class BackendError(Exception):
     """Raised by a backend for a failure of the whole call (before any answer exists)."""
 
-    def __init__(self, kind: ErrorKind, message: str):
+    def __init__(self, kind: ErrorKind, message: str, extra: dict | None = None):
         super().__init__(message)
         self.kind = kind
+        # Receipt of the failed call (e.g. its Modal call id), kept with every attempt it fails.
+        self.extra = dict(extra or {})
 
     @property
     def retryable(self) -> bool:
@@ -78,6 +85,25 @@ class InferenceRequest:
     def key(self) -> tuple[str, str, str, int]:
         return (self.model_id, self.requested_region, self.question_id, self.sample)
 
+    @property
+    def prompt_sha256(self) -> str:
+        """sha256 of exactly what was asked: system and user messages with the generation
+        settings, as canonical JSON. Two attempts with the same hash asked the same thing."""
+        canonical = json.dumps(
+            {
+                "messages": [
+                    {"role": "system", "content": self.system_prompt},
+                    {"role": "user", "content": self.question},
+                ],
+                "temperature": self.params.temperature,
+                "max_new_tokens": self.params.max_new_tokens,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class InferenceResult:
@@ -91,7 +117,9 @@ class InferenceResult:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     simulated: bool = False
-    extra: dict = field(default_factory=dict)  # backend receipt: model revision, container region
+    # The backend's receipt: what the serving side reported (see receipt.py for the keys
+    # Beacon stores), plus anything else the backend keeps for its own metadata.
+    extra: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +143,7 @@ class InferenceResult:
         finished_at: float,
         served_region: str | None = None,
         simulated: bool = False,
+        extra: dict | None = None,
     ) -> InferenceResult:
         return cls(
             request=request,
@@ -124,6 +153,7 @@ class InferenceResult:
             error_kind=kind,
             error_message=message,
             simulated=simulated,
+            extra=dict(extra or {}),
         )
 
 

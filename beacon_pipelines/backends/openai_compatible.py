@@ -6,6 +6,10 @@ results are yielded as they finish. 429 and 5xx are retried here, honouring Retr
 bound; what is still failing after that, timeouts and unreachable servers come back as
 retryable results for the orchestrator (which retries, failing over to the next region); other
 4xx are permanent. The API key, when there is one, is sent as a bearer token and never logged.
+
+Each region may have its own server (`region_base_urls`). A server can name the cloud region
+that served a reply in a response header (`region_header`); the answer is then verified
+against the catalog's region, and without one it is `unverified`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from beacon_pipelines.backends.base import (
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.receipt import CALL_ID, CLOUD_REGION, FINISH_REASON, MODEL_REVISION
 from beacon_pipelines.backends.registry import BackendConfig
 
 DEFAULT_CONCURRENCY = 4
@@ -145,6 +150,7 @@ class OpenAICompatibleBackend:
         region_base_urls: Mapping[str, str] | None = None,
         model_map: Mapping[str, str] | None = None,
         api_key: str | None = None,
+        region_header: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -168,6 +174,7 @@ class OpenAICompatibleBackend:
             for region, url in (region_base_urls or {}).items()
         }
         self.model_map = dict(model_map or {})
+        self.region_header = (region_header or "").strip() or None
         self.concurrency = concurrency
         self.request_timeout_s = request_timeout_s
         self.max_attempts = max_attempts
@@ -188,13 +195,24 @@ class OpenAICompatibleBackend:
     def base_url_for(self, region: str) -> str:
         url = self.region_base_urls.get(region) or self.base_url
         if not url:
-            raise BackendError(ErrorKind.BAD_REQUEST, f"no base URL for region {region}")
+            # Like a region that is down: a failover retry moves on to a region with a server.
+            raise BackendError(
+                ErrorKind.UNAVAILABLE,
+                f"no OpenAI-compatible server for region {region}: give one with "
+                f"--openai-region-url {region}=URL or the catalog's openai_base_url",
+            )
         return url
 
-    def preflight(self, models: Sequence[str], regions: Sequence[str]) -> None:
-        """Each server is reachable, accepts the key, and (if it lists models) serves ours."""
+    def preflight(self, models: Sequence[str], regions: Sequence[str]) -> list[str]:
+        """Each server is reachable, accepts the key, and (if it lists models) serves ours.
+
+        Regions without a server are skipped (the CLI checks that the audited ones have one).
+        Returns warnings: a server whose model list cannot be read is not checked for models,
+        and the audit goes on."""
         wanted = [self.served_model(m) for m in models]
-        for url in sorted({self.base_url_for(r) for r in regions}):
+        warnings: list[str] = []
+        urls = {self.region_base_urls.get(r) or self.base_url for r in regions}
+        for url in sorted(u for u in urls if u):
             try:
                 timeout = min(10.0, self.request_timeout_s)
                 reply = self._request("GET", f"{url}/models", None, timeout)
@@ -208,8 +226,14 @@ class OpenAICompatibleBackend:
                 raise BackendError(
                     ErrorKind.AUTH, f"{url} refused the request: HTTP {reply.status}{hint}"
                 )
-            served = _listed_models(reply)
-            missing = [m for m in wanted if served is not None and m not in served]
+            served, why_not = _listed_models(reply)
+            if served is None:
+                warnings.append(
+                    f"{url} does not list its models usably ({why_not}); the served model "
+                    "names are not checked before the audit"
+                )
+                continue
+            missing = [m for m in wanted if m not in served]
             if missing:
                 raise BackendError(
                     ErrorKind.NOT_FOUND,
@@ -217,6 +241,7 @@ class OpenAICompatibleBackend:
                     f"{', '.join(sorted(served)) or 'nothing'}); map catalog ids to served names "
                     "with --openai-model-map catalog_id=served_name,...",
                 )
+        return warnings
 
     def generate(self, requests: Iterable[InferenceRequest]) -> Iterator[InferenceResult]:
         batch = list(requests)
@@ -269,7 +294,11 @@ class OpenAICompatibleBackend:
             except (OSError, http.client.HTTPException) as exc:
                 return failed(ErrorKind.UNAVAILABLE, f"cannot reach {url}: {_reason(exc)}")
             if 200 <= reply.status < 300:
-                return self._parse(request, reply, url, model, attempt, started)
+                result = self._parse(request, reply, url, model, attempt, started)
+                if self.region_header:
+                    region = reply.headers.get(self.region_header)
+                    result.extra[CLOUD_REGION] = region
+                return result
             kind = _status_kind(reply.status)
             message = f"HTTP {reply.status} from {url} (model {model}): {reply.excerpt()}"
             if not kind.retryable:
@@ -326,7 +355,11 @@ class OpenAICompatibleBackend:
                 "base_url": url.removesuffix("/chat/completions"),
                 "served_model": model,
                 "reply_model": data.get("model"),
-                "finish_reason": choice.get("finish_reason"),
+                FINISH_REASON: choice.get("finish_reason"),
+                # OpenAI's fingerprint of the serving configuration: the closest it has to a
+                # model revision. The completion's id names the call.
+                MODEL_REVISION: data.get("system_fingerprint"),
+                CALL_ID: data.get("id"),
                 "http_attempts": attempts,
             },
         )
@@ -387,19 +420,24 @@ def _completion_text(data: object) -> tuple[str | None, str]:
     return None, "missing field choices[0].message.content"
 
 
-def _listed_models(reply: HttpReply) -> set[str] | None:
-    """The ids a GET /models lists, or None when the server does not list them usably."""
+def _listed_models(reply: HttpReply) -> tuple[set[str] | None, str]:
+    """The ids a GET /models lists, or None and why, when the server does not list them
+    usably: no such route, a body that is not a model list, or an empty list (some servers
+    serve models they do not list)."""
     if reply.status != 200:
-        return None
+        return None, f"GET /models: HTTP {reply.status}"
     try:
         data = json.loads(reply.body)
     except (ValueError, UnicodeDecodeError):
-        return None
+        return None, "GET /models: the body is not JSON"
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        return None
+        return None, "GET /models: no list under 'data'"
     ids = {item.get("id") for item in items if isinstance(item, dict)}
-    return {i for i in ids if isinstance(i, str)}
+    ids = {i for i in ids if isinstance(i, str)}
+    if not ids:
+        return None, "GET /models: an empty list"
+    return ids, ""
 
 
 def _reason(exc: BaseException) -> str:

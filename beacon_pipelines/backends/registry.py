@@ -43,6 +43,7 @@ class BackendConfig:
     openai_region_base_urls: dict[str, str] = field(default_factory=dict)
     openai_model_map: dict[str, str] = field(default_factory=dict)
     openai_api_key: str | None = None
+    openai_region_header: str | None = None
     openai_concurrency: int | None = None
     openai_request_timeout_s: float | None = None
 

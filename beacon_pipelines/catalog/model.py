@@ -6,6 +6,7 @@ known categories) live here too so that a catalog is either wholly valid or reje
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -55,12 +56,49 @@ class Generation(_Strict):
     questions_per_prompt: int = Field(default=1, ge=1, le=1)
 
 
+# The cloud regions that count as inside a Beacon region when the catalog lists none, by the
+# broad area of its Modal region (us, eu, ap) or else its id. Modal's own names (MODAL_REGION:
+# us-east-1, us-ashburn-1, eu-west-1, ...) and the clouds' (GCP europe-west4, asia-east1) both
+# start this way; names of another form (Azure's westeurope) need listing in the catalog.
+DEFAULT_CLOUD_REGIONS: dict[str, tuple[str, ...]] = {
+    "us": ("us", "us-*"),
+    "eu": ("eu", "eu-*", "europe-*"),
+    "ap": ("ap", "ap-*", "asia-*"),
+}
+_AREA_OF_REGION_ID = {"us": "us", "eu": "eu", "asia": "ap", "ap": "ap"}
+
+
 class Region(_Strict):
     id: str
     modal_region: NonEmptyStr
     prompt_context: NonEmptyStr
+    # Glob patterns (case-insensitive) of the cloud regions whose answers count as this
+    # region's; None: DEFAULT_CLOUD_REGIONS. An answer served elsewhere is a region_mismatch.
+    cloud_regions: tuple[NonEmptyStr, ...] | None = Field(default=None, min_length=1)
+    # The OpenAI-compatible server answering as this region (--openai-region-url overrides).
+    openai_base_url: str | None = None
 
     _id = field_validator("id")(_check_id)
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"openai_base_url {value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def cloud_region_patterns(self) -> tuple[str, ...]:
+        if self.cloud_regions:
+            return tuple(self.cloud_regions)
+        area = self.modal_region.split("-", 1)[0].lower()
+        if area not in DEFAULT_CLOUD_REGIONS:
+            area = _AREA_OF_REGION_ID.get(self.id.lower(), "")
+        return DEFAULT_CLOUD_REGIONS.get(area, (self.modal_region, f"{self.modal_region}-*"))
+
+    def contains_cloud_region(self, cloud_region: str) -> bool:
+        name = cloud_region.strip().lower()
+        return any(fnmatch.fnmatchcase(name, p.lower()) for p in self.cloud_region_patterns)
 
 
 class Model(_Strict):
@@ -156,6 +194,10 @@ class Catalog(_Strict):
 
     def question(self, question_id: str) -> Question:
         return _by_id(self.questions, question_id, "question")
+
+    def region_of_cloud_region(self, cloud_region: str) -> str | None:
+        """The first catalog region whose patterns take `cloud_region`, if any."""
+        return next((r.id for r in self.regions if r.contains_cloud_region(cloud_region)), None)
 
     def system_prompt(self, region_id: str) -> str:
         return self.system_prompt_template.format(

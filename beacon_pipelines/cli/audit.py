@@ -66,7 +66,24 @@ def _add_backend_arguments(audit: argparse.ArgumentParser) -> None:
     modal.add_argument("--modal-app", help="deployed Modal app name (default: beacon-inference)")
     modal.add_argument("--modal-env", help="Modal environment (default: your profile's)")
     openai = audit.add_argument_group("--backend openai")
-    openai.add_argument("--openai-base-url", help="e.g. http://127.0.0.1:11434/v1 (Ollama)")
+    openai.add_argument(
+        "--openai-base-url", help="e.g. http://127.0.0.1:11434/v1 (Ollama); every region"
+    )
+    openai.add_argument(
+        "--openai-region-url",
+        type=_region_url,
+        action="append",
+        default=[],
+        metavar="REGION=URL",
+        help="the server answering as REGION (repeatable; over --openai-base-url and the "
+        "catalog's openai_base_url)",
+    )
+    openai.add_argument(
+        "--openai-region-header",
+        metavar="NAME",
+        help="response header in which the server names the cloud region that served the "
+        "reply; without it answers are 'unverified'",
+    )
     openai.add_argument(
         "--openai-model-map",
         type=_model_map,
@@ -81,6 +98,13 @@ def _add_backend_arguments(audit: argparse.ArgumentParser) -> None:
     openai.add_argument(
         "--openai-concurrency", type=positive_int, default=4, help="requests in flight (4)"
     )
+
+
+def _region_url(value: str) -> tuple[str, str]:
+    region, sep, url = value.partition("=")
+    if not sep or not region.strip() or not url.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} is not of the form REGION=URL")
+    return region.strip(), url.strip()
 
 
 def _model_map(value: str) -> dict[str, str]:
@@ -100,6 +124,8 @@ def _backend_settings(args):
         modal_app_name=args.modal_app or DEFAULT_APP_NAME,
         modal_environment=args.modal_env,
         openai_base_url=args.openai_base_url,
+        openai_region_base_urls=dict(args.openai_region_url),
+        openai_region_header=args.openai_region_header,
         openai_model_map=args.openai_model_map,
         openai_api_key_env=args.openai_api_key_env,
         openai_concurrency=args.openai_concurrency,
@@ -113,6 +139,8 @@ _BACKEND_ONLY_OPTIONS = {
     "modal_app": ("--modal-app", "modal", None),
     "modal_env": ("--modal-env", "modal", None),
     "openai_base_url": ("--openai-base-url", "openai", None),
+    "openai_region_url": ("--openai-region-url", "openai", []),
+    "openai_region_header": ("--openai-region-header", "openai", None),
     "openai_model_map": ("--openai-model-map", "openai", {}),
     "openai_api_key_env": ("--openai-api-key-env", "openai", None),
     "openai_concurrency": ("--openai-concurrency", "openai", 4),
@@ -134,9 +162,6 @@ def run(args) -> int:
     from beacon_pipelines.report.output_folder import OutputFolderError
     from beacon_pipelines.store import AuditConflictError, StoreError
 
-    if args.backend == "openai" and not args.openai_base_url:
-        print("beacon audit: error: --backend openai needs --openai-base-url", file=sys.stderr)
-        return EXIT_USAGE
     conflict = _conflicting_backend_option(args)
     if conflict:
         print(f"beacon audit: error: {conflict}", file=sys.stderr)

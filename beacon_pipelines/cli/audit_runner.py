@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_exit
 from pathlib import Path
 
+from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
 from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
@@ -84,6 +85,17 @@ def check_audit_input(options: AuditOptions, catalog: Catalog) -> AuditPlan:
     """The plan, after checking every option against the catalog: the real run and --dry-run
     both call this, so a dry run that passes is an audit that starts."""
     planned = plan_audit(options, catalog)
+    if options.backend == "openai":
+        options.backend_settings = options.backend_settings.with_catalog(catalog)
+        for region, url in options.backend_settings.openai_region_base_urls.items():
+            select([region], catalog.region_ids, "region of --openai-region-url")
+            check_base_url(url, f"base URL of region {region}")
+        missing = options.backend_settings.openai_region_without_server(planned.regions)
+        if missing:
+            raise AuditInputError(
+                f"--backend openai needs --openai-base-url, or a server for region {missing} "
+                f"(--openai-region-url {missing}=URL, or openai_base_url in the catalog)"
+            )
     if options.failover_order:
         select(options.failover_order, catalog.region_ids, "failover region")
     if options.gpu_cap is not None and options.gpu_cap < 1:
@@ -124,7 +136,10 @@ def run_audit(
     probe_instance_postgres(dagster_home())
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.
-    options.backend_settings.preflight(options.backend, planned.models, catalog.region_ids)
+    for warning in options.backend_settings.preflight(
+        options.backend, planned.models, catalog.region_ids
+    ):
+        progress(f"warning: {warning}")
     if catalog_path:
         # Run workers and the definitions they load must see the same catalog.
         os.environ[CATALOG_ENV_VAR] = str(catalog_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beacon_pipelines.backends.modal.cost import estimate_audit_cost, format_cost
 from beacon_pipelines.backends.modal.deployment import build_spec
-from beacon_pipelines.backends.openai_compatible import check_base_url
+from beacon_pipelines.backends.openai_compatible import check_base_url, display_url
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.cli.audit_runner import AuditOptions, check_audit_input
 
@@ -31,10 +31,20 @@ def dry_run_report(options: AuditOptions) -> str:
         cost = estimate_audit_cost(spec, plan, catalog.generation.max_new_tokens)
         lines.append(format_cost(cost, plan))
     elif plan.backend == "openai":
-        url = check_base_url(settings.openai_base_url or "")
-        for model in plan.models:
-            served = settings.openai_model_map.get(model, model)
-            lines.append(f"  {model}: POST {url}/chat/completions with model {served!r}")
+        for region in plan.regions:
+            url = settings.openai_region_base_urls.get(region) or settings.openai_base_url
+            url = display_url(check_base_url(url or ""))
+            for model in plan.models:
+                served = settings.openai_model_map.get(model, model)
+                lines.append(
+                    f"  {model} / {region}: POST {url}/chat/completions with model {served!r}"
+                )
+        header = settings.openai_region_header
+        lines.append(
+            f"  serving region from the response header {header!r}, checked against the "
+            "catalog's cloud regions" if header else
+            "  no region header (--openai-region-header): answers will be 'unverified'"
+        )
         lines.append(
             f"  {settings.openai_concurrency} requests in flight per partition; API key from "
             + (f"${settings.openai_api_key_env}" if settings.openai_api_key_env else "nowhere")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from beacon_pipelines.cli import audit, eval_refusals, executions, modal, report
+from beacon_pipelines.cli import audit, eval_refusals, executions, modal, report, verify
 
 COMMANDS = {
     "audit": (audit, "run a whole audit through the Dagster instance"),
@@ -13,6 +13,7 @@ COMMANDS = {
     "executions": (executions, "print or export an audit's executions"),
     "report": (report, "re-render an audit's report folder from the store"),
     "eval-refusals": (eval_refusals, "measure the refusal classifier on labelled CSVs"),
+    "verify": (verify, "check a report folder against its manifest.json"),
 }
 
 

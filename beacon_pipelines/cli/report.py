@@ -7,6 +7,7 @@ files are written all or nothing, exactly as the bias_report asset writes them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.plan import check_audit_id
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
+from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
 from beacon_pipelines.report.stored_audit import analyse_stored_audit, complete_plan
 from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines.yaml_config import ConfigFileError
@@ -66,7 +68,9 @@ def rerender_report(
         catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance
     )
     target = Path(out_dir or Path(DEFAULT_REPORTS_DIR) / audit_id).resolve()
-    return Rerendered(write_audit_report(inputs, target), warnings)
+    # Outside Dagster the key comes straight from the environment, and goes nowhere else.
+    signing_key = os.environ.get(SIGNING_KEY_ENV) or None
+    return Rerendered(write_audit_report(inputs, target, signing_key), warnings)
 
 
 def add_arguments(report: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from beacon_pipelines.defs.automation.schedule_settings import ScheduleSettings
 from beacon_pipelines.defs.jobs import ANALYSIS_JOB, INFERENCE_JOB, build_jobs
 from beacon_pipelines.defs.resources import (
     backend_resource_from_environment,
+    signing_resource_from_environment,
     store_resource_from_environment,
 )
 
@@ -44,6 +45,7 @@ def build_definitions(catalog: Catalog, schedule: ScheduleSettings | None = None
         resources={
             "store": store_resource_from_environment(),
             "backend": backend_resource_from_environment(),
+            "signing": signing_resource_from_environment(),
             "io_manager": AnalysisIOManager(),
         },
         # In-process: a run worker per step costs 1-2 s each here, and steps are I/O bound.

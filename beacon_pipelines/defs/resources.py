@@ -1,4 +1,4 @@
-"""Dagster resources: configuration in, domain objects out (store, backend)."""
+"""Dagster resources: configuration in, domain objects out (store, backend, signing key)."""
 
 import os
 
@@ -14,6 +14,8 @@ from beacon_pipelines.backends.registry import (
     UnknownBackendError,
     build_backend,
 )
+from beacon_pipelines.catalog import Catalog
+from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
 from beacon_pipelines.store import (
     STORE_URL_ENV,
     ExecutionStore,
@@ -81,7 +83,14 @@ class InferenceBackendResource(ConfigurableResource):
         default="", description="e.g. http://127.0.0.1:11434/v1 (Ollama); used for every region."
     )
     openai_region_base_urls: dict[str, str] = Field(
-        default_factory=dict, description="Per-region base URLs, overriding openai_base_url."
+        default_factory=dict,
+        description="Per-region base URLs, overriding openai_base_url and the catalog's "
+        "openai_base_url of the region.",
+    )
+    openai_region_header: str = Field(
+        default="",
+        description="Response header naming the cloud region that served a reply; empty: "
+        "answers are 'unverified'.",
     )
     openai_model_map: dict[str, str] = Field(
         default_factory=dict,
@@ -95,15 +104,18 @@ class InferenceBackendResource(ConfigurableResource):
         default=120.0, gt=0, description="Timeout of one HTTP request (connect and each read)."
     )
 
-    def get_backend(self) -> InferenceBackend:
+    def get_backend(self, catalog: Catalog | None = None) -> InferenceBackend:
         try:
-            return self._build()
+            return self._build(catalog)
         except (BackendError, UnknownBackendError) as exc:
             # Missing credentials or settings: retrying cannot help.
             raise Failure(str(exc), allow_retries=False) from None
 
-    def _build(self) -> InferenceBackend:
+    def _build(self, catalog: Catalog | None) -> InferenceBackend:
         settings = self.model_dump(exclude={"kind", "failover_order"})
+        if catalog is not None:  # the catalog's per-region servers, under the configured ones
+            urls = {r.id: r.openai_base_url for r in catalog.regions if r.openai_base_url}
+            settings["openai_region_base_urls"] = {**urls, **settings["openai_region_base_urls"]}
         return build_backend(self.kind, BackendConfig(**settings))
 
 
@@ -117,3 +129,20 @@ def backend_resource_from_environment() -> InferenceBackendResource:
             modal_token_secret=EnvVar(TOKEN_SECRET_ENV),
         )
     return InferenceBackendResource()
+
+
+class ReportSigningResource(ConfigurableResource):
+    """The key that signs each report folder's manifest.json (HMAC-SHA256); empty: unsigned.
+    Bound as EnvVar, so the key never enters run config, the UI, a log or metadata."""
+
+    signing_key: str | None = Field(
+        default=None, description=f"Set as {{env: {SIGNING_KEY_ENV}}}, never a literal."
+    )
+
+
+def signing_resource_from_environment() -> ReportSigningResource:
+    """Bound to $BEACON_SIGNING_KEY with EnvVar when the code location's environment has it;
+    binding it when unset would fail every report."""
+    if os.environ.get(SIGNING_KEY_ENV):
+        return ReportSigningResource(signing_key=EnvVar(SIGNING_KEY_ENV))
+    return ReportSigningResource()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.backends.receipt import UNVERIFIED
 from beacon_pipelines.report.safe_text import clean_text
 from beacon_pipelines.store import EXECUTION_COLUMNS
 
@@ -27,7 +28,12 @@ ANALYSIS_COLUMNS = [
     "min_jaccard",
     "least_similar_pair",
 ]
-_TEXT_COLUMNS = ("response", "error_message", "served_region", "error_type")
+# Text that may hold anything a server sent (answers, errors, its receipts).
+_TEXT_COLUMNS = (
+    "response", "error_message", "served_region", "error_type", "served_cloud_region",
+    "served_cloud_provider", "served_task_id", "served_gpu", "model_revision", "finish_reason",
+    "call_id",
+)
 
 
 class OutputDirError(OSError):
@@ -47,7 +53,10 @@ def _utf8_safe(frame: pd.DataFrame, columns) -> pd.DataFrame:
 def executions_for_export(executions: pd.DataFrame, iso_times: bool = True) -> pd.DataFrame:
     """Every attempt, store columns in store order; times as ISO-8601 UTC text (CSV) or as
     UTC timestamps (Parquet)."""
-    frame = _utf8_safe(executions[EXECUTION_COLUMNS].copy(), _TEXT_COLUMNS)
+    frame = executions.reindex(columns=EXECUTION_COLUMNS).copy()
+    # Rows from before region verification existed were never verified.
+    frame["region_verified"] = frame["region_verified"].fillna(UNVERIFIED)
+    frame = _utf8_safe(frame, _TEXT_COLUMNS)
     for column in ("started_at", "finished_at"):
         times = pd.to_datetime(frame[column], unit="s", utc=True)
         frame[column] = times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if iso_times else times
@@ -77,8 +86,14 @@ def export_writers(
     }
 
 
-def write_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> dict[str, Path]:
-    """Write every file into a staging folder beside out_dir, then move them in place."""
+def write_files(
+    out_dir: Path,
+    writers: dict[str, Callable[[Path], None]],
+    seal: Callable[[Path, list[str]], Path] | None = None,
+) -> dict[str, Path]:
+    """Write every file into a staging folder beside out_dir, then move them in place.
+    `seal(staging, names)`, when given, writes one more file describing the others (the
+    manifest), from the staged files, before any of them moves."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -88,8 +103,11 @@ def write_files(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> di
     try:
         for name, write in writers.items():
             write(staging / name)
+        names = list(writers)
+        if seal is not None:
+            names.append(seal(staging, list(writers)).name)
         written = {}
-        for name in writers:
+        for name in names:
             os.replace(staging / name, out_dir / name)
             written[name] = out_dir / name
         return written

@@ -26,6 +26,7 @@ from beacon_pipelines.report.safe_text import (
     escape,
     truncation_note,
 )
+from beacon_pipelines.report.serving import serving_summary, verification_counts
 
 MAX_ERROR_CHARS = 500
 MAX_TABLE_CELL_CHARS = 300
@@ -155,6 +156,14 @@ def _headline(inputs: ReportInputs) -> list[str]:
         ("regional splits", str(s.get("censorship_splits", 0))),
         ("served elsewhere", str(s.get("failed_over", 0))),
     ]
+    verification = verification_counts(inputs.executions)
+    facts.append(
+        (
+            "served in region: verified / unverified / refused",
+            f"{verification['verified']} / {verification['unverified']} / "
+            f"{verification['region_mismatches']}",
+        )
+    )
     risk_html = _risk_badge(risk) if risk else "<span class='muted'>not assessed</span>"
     parts.append(
         "<div class='facts'>"
@@ -261,6 +270,13 @@ def _answer_card(row: dict, home: str, home_text: str | None, samples: list[str]
             error = f"<p class='meta error'>{escape(kind)}: {escape(message)}</p>"
     sha = row.get("response_sha256")
     meta = [f"attempt {escape(row.get('attempt'))}"]
+    cloud = row.get("served_cloud_region")
+    verdict = row.get("region_verified")
+    if isinstance(cloud, str) and cloud:
+        checked = "verified" if verdict == "yes" else str(verdict or "unverified")
+        meta.append(f"served from {escape(bounded(cloud, 80)[0])} ({escape(checked)})")
+    else:
+        meta.append("serving region unverified")
     if isinstance(sha, str) and sha:
         meta.append(f"sha256 <span title='{escape(sha)}'>{escape(sha[:12])}…</span>")
     if len(samples) > 1:
@@ -386,18 +402,29 @@ def _provenance(inputs: ReportInputs) -> list[str]:
             for m in plan.models
         ]
     )
-    hashes = inputs.analysis.answers[
-        ["model", "region", "question_id", "sample", "attempt", "served_region",
-         "response_sha256"]
+    answers = inputs.analysis.answers
+    hashes = answers[
+        [c for c in ("model", "region", "question_id", "sample", "attempt", "served_region",
+                     "served_cloud_region", "region_verified", "prompt_sha256",
+                     "response_sha256") if c in answers.columns]
     ]
+    verification = verification_counts(executions)
     return [
         "<h2 id='provenance'>Provenance</h2>",
         table_html(pd.DataFrame(list(items.items()), columns=["item", "value"])),
         "<h4>Models</h4>",
         table_html(models),
+        "<h4 id='serving'>Where the answers were served</h4>",
+        "<p class='muted'>As each server reported it (untrusted). An answer counts as its "
+        "region's only when the cloud region it reports is one the catalog puts in that "
+        "region (verified); answers whose server reports no region are <b>unverified</b> "
+        f"({verification['unverified']} of the answers used); answers served outside their "
+        f"region were refused and asked again ({verification['region_mismatches']}).</p>",
+        table_html(serving_summary(executions)),
         "<h4>Dagster runs per partition</h4>",
         table_html(runs),
-        "<details><summary>Response hashes (sha256 of each answer used)</summary>",
+        "<details><summary>Prompt and response hashes (sha256 of exactly what was asked, with "
+        "the generation settings, and of each answer used)</summary>",
         table_html(hashes),
         "</details>",
     ]

@@ -24,6 +24,8 @@ class ReportInputs:
     beacon_version: str
     # Extra provenance lines (report run, store URL, catalog note): label -> value.
     provenance: dict[str, str] = field(default_factory=dict)
+    # The Dagster run writing the report, if any (listed in manifest.json with the partitions').
+    report_run_id: str | None = None
 
 
 def home_regions(catalog: Catalog, plan: AuditPlan) -> dict[str, str]:
@@ -43,6 +45,7 @@ def report_inputs(
     executions: pd.DataFrame,
     beacon_version: str,
     provenance: dict[str, str] | None = None,
+    report_run_id: str | None = None,
 ) -> ReportInputs:
     return ReportInputs(
         plan=plan,
@@ -54,4 +57,5 @@ def report_inputs(
         home_regions=home_regions(catalog, plan),
         beacon_version=beacon_version,
         provenance=dict(provenance or {}),
+        report_run_id=report_run_id,
     )

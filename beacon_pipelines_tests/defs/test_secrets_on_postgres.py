@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from beacon_pipelines.catalog import load_catalog
+from beacon_pipelines.report.manifest_check import check_folder
 from beacon_pipelines_tests.conftest import cli_env
 from beacon_pipelines_tests.postgres_fixtures import database_url, postgres_home
 from beacon_pipelines_tests.support.openai_server import FakeOpenAIServer
@@ -21,6 +22,7 @@ SENTINELS = {
     "API key": "sk-SENTINEL-4b9d",
     "Modal token id": "ak-SENTINEL-20aa",
     "Modal token secret": "as-SENTINEL-e5f3",
+    "report signing key": "sign-SENTINEL-91c2",
 }
 
 
@@ -56,6 +58,8 @@ def test_an_audit_with_sentinel_secrets_writes_them_nowhere(tmp_path, small_cata
         # Set, so the definitions bind them as EnvVar for the modal backend, unused here.
         MODAL_TOKEN_ID=SENTINELS["Modal token id"],
         MODAL_TOKEN_SECRET=SENTINELS["Modal token secret"],
+        # Bound as EnvVar by the definitions; signs the report folder's manifest.json.
+        BEACON_SIGNING_KEY=SENTINELS["report signing key"],
     )
     catalog = load_catalog(small_catalog)
     with FakeOpenAIServer(models=catalog.model_ids, api_key=SENTINELS["API key"]) as server:
@@ -79,6 +83,9 @@ def test_an_audit_with_sentinel_secrets_writes_them_nowhere(tmp_path, small_cata
     assert all(r["headers"]["Authorization"] == f"Bearer {SENTINELS['API key']}" for r in chat)
 
     assert _leaks(done.stdout + done.stderr) == []
+    # The signing key was really in use: the manifest's signature is the one it makes.
+    check = check_folder(tmp_path / "out", SENTINELS["report signing key"])
+    assert check.intact and "signature: valid" in check.notes
     # Every file: report, CSVs, $DAGSTER_HOME (partition logs, compute logs, anything else).
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "sim.yaml"]
     assert (tmp_path / "out" / "report.html") in written

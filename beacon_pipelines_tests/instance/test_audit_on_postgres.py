@@ -15,7 +15,11 @@ from dagster import DagsterEventType, DagsterInstance, RunsFilter, materialize
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.defs.audit_graph import build_definitions
 from beacon_pipelines.defs.partitions import ensure_audit_partition, partition_key
-from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
+from beacon_pipelines.defs.resources import (
+    ExecutionStoreResource,
+    InferenceBackendResource,
+    ReportSigningResource,
+)
 from beacon_pipelines.defs.tags import AUDIT_ID_TAG
 from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines_tests.conftest import cli_env
@@ -62,7 +66,11 @@ def test_the_analysis_refuses_a_partial_audit_on_postgres(
     inference, analysis, report = (
         defs.get_assets_def(k) for k in ("inference_responses", "bias_analysis", "bias_report")
     )
-    resources = {"store": ExecutionStoreResource(url=pg_url), "backend": InferenceBackendResource()}
+    resources = {
+        "store": ExecutionStoreResource(url=pg_url),
+        "backend": InferenceBackendResource(),
+        "signing": ReportSigningResource(),
+    }
     tags = {AUDIT_ID_TAG: "pg-partial"}
     assert materialize(
         [inference],

@@ -95,7 +95,8 @@ def test_lone_surrogates_and_bad_bytes_become_replacement_characters():
 def test_hostile_answers_are_written_to_every_file(tmp_path):
     written = write_audit_report(hostile_inputs(), tmp_path)
     assert sorted(written) == sorted(
-        ["report.html", "executions.csv", "executions.parquet", "analysis.csv", "analysis.parquet"]
+        ["report.html", "executions.csv", "executions.parquet", "analysis.csv", "analysis.parquet",
+         "manifest.json"]
     )
     exported = pd.read_csv(tmp_path / "executions.csv", keep_default_na=False)
     responses = set(exported["response"])

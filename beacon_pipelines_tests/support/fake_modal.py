@@ -2,12 +2,22 @@
 
 It answers with the deployed app's own contract code (modal_app.check_batch and build_reply),
 so the backend is tested against the container's real request checks and reply shape; only
-vLLM is replaced, by a deterministic text.
+vLLM is replaced, by a deterministic text. Each spawned call has an id; `call_from_id` finds
+it again as `modal.FunctionCall.from_id` does. A class made with `late=True` replies only once
+`arrive()` is called: before that, `get` raises TimeoutError as Modal's does when the deadline
+(or, with timeout=0, the poll) finds no output.
 """
 
 from __future__ import annotations
 
+import builtins
+import itertools
+
 from beacon_pipelines.backends.modal import app as modal_app
+
+# Where each catalog region's containers report running (MODAL_REGION), by default.
+CLOUD_REGION_OF = {"US": "us-east-1", "EU": "eu-west-1", "ASIA": "ap-northeast-1"}
+_CALL_IDS = itertools.count(1)
 
 
 def fake_text(item: dict) -> str:
@@ -19,11 +29,23 @@ class FakeCall:
     def __init__(self, owner: FakeCls, batch: dict):
         self.owner = owner
         self.batch = batch
+        self.object_id = f"fc-{next(_CALL_IDS):04d}"
+        self.arrived = not owner.late
+        self.cancelled = False
+
+    def arrive(self) -> None:
+        self.arrived = True
 
     def get(self, timeout: float | None = None):
         self.owner.log.append(("get", timeout))
         if self.owner.get_error is not None:
             raise self.owner.get_error
+        if self.cancelled:
+            import modal.exception
+
+            raise modal.exception.RemoteError("the call was cancelled")
+        if not self.arrived:
+            raise builtins.TimeoutError()
         items = modal_app.check_batch(self.owner.entry, self.batch)  # raises as the remote would
         generations = [
             {
@@ -49,6 +71,7 @@ class FakeCall:
 
     def cancel(self) -> None:
         self.owner.log.append(("cancel",))
+        self.cancelled = True
 
 
 class FakeMethod:
@@ -59,7 +82,9 @@ class FakeMethod:
         self.owner.log.append(("spawn", batch))
         if self.owner.spawn_error is not None:
             raise self.owner.spawn_error
-        return FakeCall(self.owner, batch)
+        call = FakeCall(self.owner, batch)
+        self.owner.calls.append(call)
+        return call
 
 
 class FakeObj:
@@ -71,13 +96,16 @@ class FakeCls:
     def __init__(
         self,
         entry: dict,
-        container_region: str = "eu-west-1",
+        container_region: str | None = None,
         hydrate_error: BaseException | None = None,
         spawn_error: BaseException | None = None,
         get_error: BaseException | None = None,
         tamper=None,
+        late: bool = False,
     ):
         self.entry = entry
+        if container_region is None:  # where the class's region really is
+            container_region = CLOUD_REGION_OF.get(entry.get("region_id"), "us-east-1")
         self.environ = {
             "MODAL_REGION": container_region,
             "MODAL_CLOUD_PROVIDER": "CLOUD_PROVIDER_AWS",
@@ -87,6 +115,8 @@ class FakeCls:
         self.spawn_error = spawn_error
         self.get_error = get_error
         self.tamper = tamper
+        self.late = late
+        self.calls: list[FakeCall] = []
         self.log: list[tuple] = []
 
     def hydrate(self) -> FakeCls:
@@ -125,3 +155,17 @@ class FakeDeployment:
             )
         self.handles[name] = handle
         return handle
+
+    def call_from_id(self, call_id: str) -> FakeCall:
+        for handle in self.handles.values():
+            for call in handle.calls:
+                if call.object_id == call_id:
+                    return call
+        import modal.exception
+
+        raise modal.exception.NotFoundError(f"no function call {call_id}")
+
+    @property
+    def spawned(self) -> list[FakeCall]:
+        """Every call spawned: each is billed GPU time."""
+        return [call for handle in self.handles.values() for call in handle.calls]

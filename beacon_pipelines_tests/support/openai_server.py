@@ -50,10 +50,19 @@ def completion(payload: dict) -> bytes:
 
 
 class FakeOpenAIServer:
-    def __init__(self, models: list[str] | None = None, api_key: str | None = None):
+    def __init__(
+        self,
+        models: list[str] | None = None,
+        api_key: str | None = None,
+        reply_headers: dict[str, str] | None = None,
+        models_body: bytes | None = None,
+    ):
         self.script: deque[Scripted] = deque()
         self.requests: list[dict] = []  # {"path", "headers", "json"}
         self.models = models  # listed by GET /v1/models; None: 404 there
+        self.models_body = models_body  # when set, GET /v1/models answers 200 with it as is
+        # Headers of every reply not scripted, e.g. the cloud region that served it.
+        self.reply_headers = dict(reply_headers or {})
         self.api_key = api_key  # when set, other bearer tokens get 401
         self.default_delay_s = 0.0  # delay of unscripted replies
         self.in_flight = 0
@@ -85,6 +94,8 @@ class FakeOpenAIServer:
             def do_GET(self):
                 if not self._authorized():
                     return self._send(401, b'{"error": "bad key"}')
+                if self.path == "/v1/models" and server.models_body is not None:
+                    return self._send(200, server.models_body)
                 if self.path == "/v1/models" and server.models is not None:
                     data = [{"id": m, "object": "model"} for m in server.models]
                     return self._send(200, json.dumps({"object": "list", "data": data}).encode())
@@ -100,7 +111,9 @@ class FakeOpenAIServer:
                     scripted = (
                         server.script.popleft()
                         if server.script
-                        else Scripted(delay_s=server.default_delay_s)
+                        else Scripted(
+                            delay_s=server.default_delay_s, headers=dict(server.reply_headers)
+                        )
                     )
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)

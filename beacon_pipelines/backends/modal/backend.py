@@ -1,14 +1,19 @@
 """The Modal backend: one batched call per partition to the deployed class of its target region.
 
 The class serving (model, region) is looked up by name in the deployed app (see
-deployment.py); the call is spawned and awaited with a client-side deadline of the
-cold-start budget plus the execution timeout, then cancelled if it passes. Modal's errors are
-mapped to retryable or permanent ErrorKinds. Credentials are checked when the backend is built
-and the deployment by `preflight()`, both before any GPU is asked for.
+deployment.py); the call is spawned, its id written to the partition's call ledger, and it is
+awaited with a client-side deadline of the cold-start budget plus the execution timeout. When
+the deadline passes the attempt fails as a timeout, but a call still within its budget is not
+cancelled: the partition's next attempt collects its reply if it has arrived (paid for once)
+and calls again only for what it did not answer. Without a ledger the call is cancelled.
+Modal's errors are mapped to retryable or permanent ErrorKinds. Credentials are checked when
+the backend is built and the deployment by `preflight()`, both before any GPU is asked for.
 
 `lookup(app_name, class_name)` returns a class handle shaped like `modal.Cls.from_name(...)`:
 `.hydrate()`, and calling it gives an object whose `.generate.spawn(batch)` returns a call with
-`.get(timeout=...)` and `.cancel()`. Tests inject a small fake of it.
+`.object_id`, `.get(timeout=...)` and `.cancel()`; `lookup.call_from_id(id)` (or the
+`call_from_id` argument) finds a call again, as `modal.FunctionCall.from_id(id)` does. Tests
+inject a small fake of both.
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ from beacon_pipelines.backends.base import (
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.call_ledger import (
+    CANCELLED,
+    COLLECTED,
+    FAILED,
+    SUPERSEDED,
+    CallLedger,
+    OpenCall,
+)
 from beacon_pipelines.backends.modal.credentials import TOKEN_ID_ENV, TOKEN_SECRET_ENV
 from beacon_pipelines.backends.modal.deployment import (
     DEFAULT_APP_NAME,
@@ -33,6 +46,15 @@ from beacon_pipelines.backends.modal.deployment import (
     PROTOCOL,
     STARTUP_TIMEOUT_S,
     class_name,
+)
+from beacon_pipelines.backends.receipt import (
+    CALL_ID,
+    CLOUD_PROVIDER,
+    CLOUD_REGION,
+    FINISH_REASON,
+    GPU,
+    MODEL_REVISION,
+    TASK_ID,
 )
 from beacon_pipelines.backends.registry import BackendConfig
 
@@ -79,21 +101,39 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:500]}"
 
 
-def modal_lookup(token_id: str, token_secret: str, environment_name: str | None = None) -> Lookup:
-    """The real lookup: one Modal client from the given credentials, created on first use."""
-    client = None
+class ModalClient:
+    """The real lookup: one Modal client from the given credentials, created on first use.
+    Called as lookup(app_name, class_name); `call_from_id` finds a call spawned earlier."""
 
-    def lookup(app_name: str, name: str):
-        nonlocal client
+    def __init__(self, token_id: str, token_secret: str, environment_name: str | None = None):
+        self._credentials = (token_id, token_secret)
+        self._environment_name = environment_name or None
+        self._client = None
+
+    def _connected(self):
         import modal
 
-        if client is None:
-            client = modal.Client.from_credentials(token_id, token_secret)
+        if self._client is None:
+            self._client = modal.Client.from_credentials(*self._credentials)
+        return self._client
+
+    def __call__(self, app_name: str, name: str):
+        import modal
+
         return modal.Cls.from_name(
-            app_name, name, environment_name=environment_name or None, client=client
+            app_name, name, environment_name=self._environment_name, client=self._connected()
         )
 
-    return lookup
+    def call_from_id(self, call_id: str):
+        import modal
+
+        return modal.FunctionCall.from_id(call_id, client=self._connected())
+
+
+def modal_lookup(
+    token_id: str, token_secret: str, environment_name: str | None = None
+) -> ModalClient:
+    return ModalClient(token_id, token_secret, environment_name)
 
 
 class ModalBackend:
@@ -118,7 +158,9 @@ class ModalBackend:
         environment_name: str | None = None,
         execution_timeout_s: float = EXECUTION_TIMEOUT_S,
         cold_start_timeout_s: float = STARTUP_TIMEOUT_S,
+        call_budget_s: float = STARTUP_TIMEOUT_S + EXECUTION_TIMEOUT_S,
         lookup: Lookup | None = None,
+        call_from_id: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.time,
     ):
         if lookup is None:
@@ -138,7 +180,10 @@ class ModalBackend:
         self.app_name = app_name
         self.execution_timeout_s = execution_timeout_s
         self.cold_start_timeout_s = cold_start_timeout_s
+        # What the deployed class lets one call run: its startup and execution timeouts.
+        self.call_budget_s = call_budget_s
         self._lookup = lookup
+        self._call_from_id = call_from_id or getattr(lookup, "call_from_id", None)
         self._clock = clock
         self._handles: dict[str, object] = {}
 
@@ -146,6 +191,13 @@ class ModalBackend:
     def deadline_s(self) -> float:
         """How long a call may take, seen from here: cold start plus execution."""
         return self.cold_start_timeout_s + self.execution_timeout_s
+
+    def budget_until(self, spawned_at: float) -> float:
+        """Until when a call spawned at `spawned_at` may still be running on Modal. Modal counts
+        the class's budget from when a container takes the call; the time it queued before
+        that is not counted and not visible here, so as much queue time as one client deadline
+        is allowed for."""
+        return spawned_at + self.deadline_s + self.call_budget_s
 
     def preflight(self, models: Sequence[str], regions: Sequence[str]) -> None:
         """Every class the audit may call (failover included) is deployed and reachable.
@@ -158,18 +210,43 @@ class ModalBackend:
                 self._handle(model, region)
 
     def generate(self, requests: Iterable[InferenceRequest]) -> Iterator[InferenceResult]:
+        """Without a ledger nobody can collect a late reply: a call past its deadline is
+        cancelled."""
+        yield from self.generate_tracked(requests, None)
+
+    def generate_tracked(
+        self, requests: Iterable[InferenceRequest], ledger: CallLedger | None
+    ) -> Iterator[InferenceResult]:
+        """First the replies of the partition's earlier calls that arrived after their deadline
+        (already paid for), then one new call for what they did not answer."""
         batch = list(requests)
         if not batch:
             return
         model, target = batch[0].model_id, batch[0].target_region
         if any(r.model_id != model or r.target_region != target for r in batch):
             raise ValueError("one batched call serves one model in one region")
+        if ledger is not None and self._call_from_id is not None:
+            answered = set()
+            for result in self._collect_late_replies(batch, ledger):
+                answered.add(result.request.key)
+                yield result
+            batch = [r for r in batch if r.key not in answered]
+            if not batch:
+                return
         payload = request_batch(batch)
         handle = self._handle(model, target)
         started = self._clock()
-        reply = self._call(handle, payload, model, target)
+        reply, call_id = self._call(handle, payload, batch, ledger, started)
         finished = self._clock()
-        yield from results_from_reply(batch, payload, reply, started, finished)
+        unanswered = {(r.question_id, r.sample) for r in batch}
+        for result in results_from_reply(
+            batch, payload, reply, started, finished, call_receipt={CALL_ID: call_id}
+        ):
+            if result.ok:
+                unanswered.discard((result.request.question_id, result.request.sample))
+            yield result
+        if ledger is not None and self._call_from_id is not None:
+            self._retire_superseded(ledger, unanswered)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -199,27 +276,132 @@ class ModalBackend:
         self._handles[name] = handle
         return handle
 
-    def _call(self, handle, payload: dict, model: str, target: str) -> dict:
+    def _call(
+        self,
+        handle,
+        payload: dict,
+        batch: list[InferenceRequest],
+        ledger: CallLedger | None,
+        started: float,
+    ) -> tuple[dict, str | None]:
+        model, target = batch[0].model_id, batch[0].target_region
         try:
             call = handle().generate.spawn(payload)
         except Exception as exc:
             raise BackendError(
                 classify_modal_error(exc), f"cannot start {model} in {target}: {_describe(exc)}"
             ) from None
+        call_id = _call_id(call)
+        receipt = {CALL_ID: call_id} if call_id else {}
+        budget_until = self.budget_until(started)
+        tracked = ledger is not None and call_id is not None
+        if tracked:
+            # Before waiting: whatever happens next (deadline, crash), the call can be found.
+            ledger.call_started(
+                OpenCall(
+                    call_id=call_id,
+                    target_region=target,
+                    keys=tuple((r.question_id, r.sample) for r in batch),
+                    spawned_at=started,
+                    budget_until=budget_until,
+                )
+            )
         try:
-            return call.get(timeout=self.deadline_s)
+            reply = call.get(timeout=self.deadline_s)
         except builtins.TimeoutError:
-            _cancel(call)
-            raise BackendError(
-                ErrorKind.TIMEOUT,
+            deadline = (
                 f"no reply from {model} in {target} within the client deadline of "
                 f"{self.deadline_s:g} s (cold start {self.cold_start_timeout_s:g} s + execution "
-                f"{self.execution_timeout_s:g} s); the call was cancelled",
-            ) from None
+                f"{self.execution_timeout_s:g} s)"
+            )
+            if tracked and self._clock() < budget_until:
+                # Still within its budget: the GPU time is spent either way, so the reply is
+                # left to arrive and the next attempt collects it.
+                message = (
+                    f"{deadline}; call {call_id} keeps running within its budget, and the "
+                    "next attempt collects its reply if it has arrived"
+                )
+            else:
+                _cancel(call)
+                if tracked:
+                    ledger.call_closed(call_id, CANCELLED)
+                message = f"{deadline}; the call was cancelled"
+            raise BackendError(ErrorKind.TIMEOUT, message, extra=receipt) from None
         except Exception as exc:
+            if tracked:
+                ledger.call_closed(call_id, FAILED)
             raise BackendError(
-                classify_modal_error(exc), f"{model} in {target} failed: {_describe(exc)}"
+                classify_modal_error(exc),
+                f"{model} in {target} failed: {_describe(exc)}",
+                extra=receipt,
             ) from None
+        if tracked:
+            ledger.call_closed(call_id, COLLECTED)
+        return reply, call_id
+
+    def _collect_late_replies(
+        self, batch: list[InferenceRequest], ledger: CallLedger
+    ) -> Iterator[InferenceResult]:
+        """The answers that earlier calls of this partition delivered after their deadline.
+
+        Each open call is polled without waiting (get(timeout=0)): arrived, its answers are
+        this attempt's, served where that call ran; not yet, it is left running while its
+        budget lasts (a new call asks its questions); past its budget, or no longer needed,
+        it is cancelled."""
+        wanted = {(r.question_id, r.sample): r for r in batch}
+        for open_call in ledger.open_calls():
+            now = self._clock()
+            asked = [wanted[k] for k in open_call.keys if k in wanted]
+            if not asked:
+                self._cancel_by_id(open_call.call_id)
+                ledger.call_closed(open_call.call_id, SUPERSEDED)
+                continue
+            try:
+                reply = self._call_from_id(open_call.call_id).get(timeout=0)
+            except builtins.TimeoutError:  # not arrived yet (modal's expiry is not this)
+                if now >= open_call.budget_until:
+                    self._cancel_by_id(open_call.call_id)
+                    ledger.call_closed(open_call.call_id, CANCELLED)
+                continue
+            except Exception:  # it failed, timed out at Modal, or its output expired
+                ledger.call_closed(open_call.call_id, FAILED)
+                continue
+            ledger.call_closed(open_call.call_id, COLLECTED)
+            receipt = {CALL_ID: open_call.call_id, "collected_late": True}
+            results = results_from_reply(
+                asked,
+                None,
+                reply,
+                open_call.spawned_at,
+                now,
+                served_region=open_call.target_region,
+                call_receipt=receipt,
+            )
+            for result in results:
+                # A reply that fails its checks is asked again in the new call instead.
+                if result.ok:
+                    del wanted[(result.request.question_id, result.request.sample)]
+                    yield result
+
+    def _retire_superseded(self, ledger: CallLedger, unanswered: set[tuple[str, int]]) -> None:
+        """Cancel the earlier calls whose every question is now answered: their replies can
+        never be used, and cancelling stops the GPU time they would still bill."""
+        for open_call in ledger.open_calls():
+            if not unanswered.intersection(open_call.keys):
+                self._cancel_by_id(open_call.call_id)
+                ledger.call_closed(open_call.call_id, SUPERSEDED)
+
+    def _cancel_by_id(self, call_id: str) -> None:
+        try:
+            _cancel(self._call_from_id(call_id))
+        except Exception:  # best effort: finding the call failed
+            pass
+
+
+def _call_id(call) -> str | None:
+    """The id Modal gives a spawned call (FunctionCall.object_id)."""
+    call_id = getattr(call, "object_id", None)
+    return call_id if isinstance(call_id, str) and call_id else None
 
 
 def _cancel(call) -> None:
@@ -249,14 +431,26 @@ def request_batch(batch: list[InferenceRequest]) -> dict:
 
 
 def results_from_reply(
-    batch: list[InferenceRequest], payload: dict, reply: object, started: float, finished: float
+    batch: list[InferenceRequest],
+    payload: dict | None,
+    reply: object,
+    started: float,
+    finished: float,
+    served_region: str | None = None,
+    call_receipt: dict | None = None,
 ) -> Iterator[InferenceResult]:
-    """One result per request; a reply not in the agreed shape fails as MALFORMED (retryable)."""
-    target = batch[0].target_region
+    """One result per request; a reply not in the agreed shape fails as MALFORMED (retryable).
+    `served_region`: where the call ran (default: the batch's target)."""
+    target = served_region or batch[0].target_region
 
     def malformed(request: InferenceRequest, why: str) -> InferenceResult:
         return InferenceResult.failure(
-            request, ErrorKind.MALFORMED, f"malformed reply from Modal: {why}", started, finished
+            request,
+            ErrorKind.MALFORMED,
+            f"malformed reply from Modal: {why}",
+            started,
+            finished,
+            extra=call_receipt,
         )
 
     problem = _reply_problem(reply)
@@ -265,17 +459,20 @@ def results_from_reply(
             yield malformed(request, problem)
         return
     answers = {a.get("key"): a for a in reply["answers"] if isinstance(a, dict)}
+    container = reply["container"]
     receipt = {
         "hf_id": reply["model"].get("hf_id"),
-        "model_revision": reply["model"].get("revision"),
+        MODEL_REVISION: reply["model"].get("revision"),
         "modal_class": reply.get("deployment", {}).get("class_name"),
-        "container_region": reply["container"].get("region"),
-        "container_cloud": reply["container"].get("cloud"),
-        "container_task_id": reply["container"].get("task_id"),
-        "gpu": reply["container"].get("gpu"),
+        # As Modal reports them inside the container (MODAL_REGION, ...): where it really ran.
+        CLOUD_REGION: container.get("region"),
+        CLOUD_PROVIDER: container.get("cloud"),
+        TASK_ID: container.get("task_id"),
+        GPU: container.get("gpu"),
         "cold_start": reply["timings"].get("cold"),
         "load_s": reply["timings"].get("load_s"),
         "generation_s": reply["timings"].get("generation_s"),
+        **(call_receipt or {}),
     }
     for request in batch:
         answer = answers.get(_key(request))
@@ -297,7 +494,7 @@ def results_from_reply(
             text=text,
             prompt_tokens=_int_or_none(answer.get("prompt_tokens")),
             completion_tokens=_int_or_none(answer.get("completion_tokens")),
-            extra={**receipt, "finish_reason": answer.get("finish_reason")},
+            extra={**receipt, FINISH_REASON: answer.get("finish_reason")},
         )
 
 

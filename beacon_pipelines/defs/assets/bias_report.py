@@ -17,7 +17,7 @@ import beacon_pipelines
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS
-from beacon_pipelines.defs.resources import ExecutionStoreResource
+from beacon_pipelines.defs.resources import ExecutionStoreResource, ReportSigningResource
 from beacon_pipelines.report.exports import OutputDirError
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
@@ -38,13 +38,14 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
         partitions_def=AUDIT_PARTITIONS,
         group_name="audit",
         kinds={"html", "csv", "parquet"},
-        description="report.html, executions.csv/.parquet and analysis.csv/.parquet of the "
-        "analysed audit.",
+        description="report.html, executions.csv/.parquet, analysis.csv/.parquet and "
+        "manifest.json (their sha256, optionally signed) of the analysed audit.",
     )
     def bias_report(
         context: AssetExecutionContext,
         config: ReportConfig,
         store: ExecutionStoreResource,
+        signing: ReportSigningResource,
         bias_analysis: AuditAnalysis,
     ) -> MaterializeResult:
         if bias_analysis.audit_id != context.partition_key:
@@ -70,15 +71,17 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
                 "report written by": f"Dagster run {context.run.run_id} (bias_report)",
                 "execution store": execution_store.display_url,
             },
+            report_run_id=context.run.run_id,
         )
         try:
-            written = write_audit_report(inputs, out_dir)
+            written = write_audit_report(inputs, out_dir, signing_key=signing.signing_key)
         except OutputDirError as exc:
             raise Failure(str(exc), allow_retries=False) from None
         return MaterializeResult(
             metadata={
                 "audit_id": plan.audit_id,
                 "report_path": MetadataValue.path(str(written["report.html"])),
+                "manifest_signed": bool(signing.signing_key),  # whether, never the key
                 **{
                     name.replace(".", "_"): MetadataValue.path(str(path))
                     for name, path in written.items()

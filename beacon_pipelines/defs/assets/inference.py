@@ -46,7 +46,7 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
         keys = context.partition_key.keys_by_dimension
         model, region = keys[MODEL_DIM], keys[REGION_DIM]
         execution_store = store.get_store()
-        inference_backend = backend.get_backend()
+        inference_backend = backend.get_backend(catalog)
         plan = audit_plan_for_run(context, execution_store, catalog, inference_backend.name)
         if model not in plan.models or region not in plan.regions:
             return MaterializeResult(
@@ -85,6 +85,7 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
             else 1.0,
             "target_region": target,
             "served_regions": MetadataValue.json(outcome.served_regions()),
+            "region_verified": MetadataValue.json(outcome.region_verdicts()),
             **outcome.latency_summary(),
         }
         if outcome.complete:

@@ -50,7 +50,11 @@ def test_a_partition_is_one_call_to_its_regions_class_and_yields_receipts():
         assert result.served_region == "EU"
         assert result.prompt_tokens == 40 and result.completion_tokens > 0
         assert not result.simulated
-        assert result.extra["container_region"] == "eu-west-1"  # observed inside the container
+        assert result.extra["cloud_region"] == "eu-west-1"  # observed inside the container
+        assert result.extra["cloud_provider"] == "CLOUD_PROVIDER_AWS"
+        assert result.extra["task_id"] == "ta-test"
+        assert result.extra["call_id"] == handle.calls[0].object_id
+        assert result.extra["finish_reason"] == "stop"
         assert result.extra["model_revision"] == "0123abc"
         assert result.extra["hf_id"] == "Qwen/Qwen2.5-1.5B-Instruct"
         assert result.extra["gpu"] == "Tesla T4" and result.extra["cold_start"] is True

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dagster import DagsterInstance, materialize
 
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.defs.audit_graph import build_definitions
 from beacon_pipelines.defs.partitions import ensure_audit_partition, partition_key
-from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
+from beacon_pipelines.defs.resources import (
+    ExecutionStoreResource,
+    InferenceBackendResource,
+    ReportSigningResource,
+)
 from beacon_pipelines.defs.tags import AUDIT_ID_TAG
 from beacon_pipelines.store import ExecutionStore
 
@@ -21,7 +27,11 @@ def setup(dagster_home, small_catalog, tmp_path):
         defs.get_assets_def(k) for k in ("inference_responses", "bias_analysis", "bias_report")
     ]
     url = f"sqlite:///{tmp_path / 'beacon.db'}"
-    resources = {"store": ExecutionStoreResource(url=url), "backend": InferenceBackendResource()}
+    resources = {
+        "store": ExecutionStoreResource(url=url),
+        "backend": InferenceBackendResource(),
+        "signing": ReportSigningResource(),
+    }
     with DagsterInstance.get() as instance:
         yield catalog, assets, resources, instance, ExecutionStore(url), tmp_path
 
@@ -95,7 +105,12 @@ def test_complete_audit_is_analysed_with_lineage_and_report(setup):
         "executions.parquet",
         "analysis.csv",
         "analysis.parquet",
+        "manifest.json",
     }
+    # The manifest lists the partition runs and the run that wrote the report.
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(run_ids.values()) | {result.run_id} == set(manifest["dagster_run_ids"])
+    assert "signature" not in manifest  # no signing key in this environment
 
 
 def test_partitions_of_another_audit_do_not_complete_this_one(setup):
