@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from beacon_pipelines.store import ExecutionStore
+from beacon_pipelines.worker_process import process_exists
 
 RENEW_EVERY_S = 10.0
 STALE_AFTER_S = 60.0
@@ -30,18 +31,8 @@ class PartitionBusyError(RuntimeError):
     """Another live worker holds the partition for longer than this one may wait."""
 
 
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
 def holder_is_dead(held: dict, now: float, stale_after_s: float) -> bool:
-    if held["host"] == socket.gethostname() and not _process_exists(held["pid"]):
+    if held["host"] == socket.gethostname() and not process_exists(held["pid"]):
         return True
     return now - held["renewed_at"] > stale_after_s
 

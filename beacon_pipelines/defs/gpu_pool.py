@@ -12,6 +12,8 @@ import socket
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from beacon_pipelines.worker_process import process_exists
+
 GPU_POOL = "gpu"
 GPU_RUN_TAG = "beacon/gpu"  # run-tag concurrency limit in dagster.yaml, for queued runs
 WORKER_PID_TAG = "beacon/worker_pid"
@@ -28,16 +30,6 @@ def set_gpu_cap(instance: DagsterInstance, cap: int) -> None:
     if cap < 1:
         raise ValueError(f"the GPU cap must be at least 1, got {cap}")
     instance.event_log_storage.set_concurrency_slots(GPU_POOL, cap)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def release_dead_workers(instance: DagsterInstance) -> list[str]:
@@ -57,7 +49,7 @@ def release_dead_workers(instance: DagsterInstance) -> list[str]:
     )
     for run in runs:
         pid = run.tags.get(WORKER_PID_TAG, "")
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_exists(int(pid)):
             continue
         instance.report_run_failed(run, f"worker process {pid} on {host} is gone (killed?)")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
