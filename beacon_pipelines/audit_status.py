@@ -73,6 +73,10 @@ def derive_status(facts: AuditFacts, now: float) -> AuditStatus:
     planned = facts.plan.execution_count
     kept = f"{facts.succeeded} of {planned} executions"
     live = tuple(r.run_id for r in facts.runs if r.live)
+    reported = facts.report_at is not None and facts.succeeded >= planned and not live
+    if reported and (facts.cancel_requested_at or 0) <= facts.report_at:
+        # A cancel that came after the report (too late to stop anything) changes nothing.
+        return AuditStatus(COMPLETE, f"report {facts.report_path or ''}".strip())
     if facts.cancel_requested_at is not None:
         if live or facts.driver_alive:
             return AuditStatus(RUNNING, f"cancel requested; stopping {len(live)} run(s)", live)

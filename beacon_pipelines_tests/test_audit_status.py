@@ -64,3 +64,9 @@ def test_every_answer_in_but_no_report():
     failed_analysis = run(kind=ANALYSIS, status="FAILURE", live=False, rid="analysis1")
     result = status(succeeded=4, runs=(failed_analysis, ended))
     assert result.status == FAILED and "analysis run analysis" in result.detail
+
+
+def test_a_cancel_after_the_report_leaves_the_audit_complete():
+    late = {"cancel_requested_at": NOW - 1, "report_at": NOW - 2, "succeeded": 4}
+    assert status(**late).status == CANCELLED  # the report predates the request: a re-run
+    assert status(**{**late, "report_at": NOW}).status == COMPLETE

@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from beacon_pipelines.cli import audit, eval_refusals, executions, modal, report
+from beacon_pipelines.cli import (
+    audit,
+    audits,
+    cancel,
+    eval_refusals,
+    executions,
+    modal,
+    report,
+)
 
 COMMANDS = {
     "audit": (audit, "run a whole audit through the Dagster instance"),
+    "audits": (audits, "list audits newest first, with status and KPIs"),
+    "cancel": (cancel, "stop a running audit, keeping every stored answer"),
     "modal": (modal, "the Modal deployment"),
     "executions": (executions, "print or export an audit's executions"),
     "report": (report, "re-render an audit's report folder from the store"),

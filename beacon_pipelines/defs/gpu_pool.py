@@ -30,7 +30,7 @@ def set_gpu_cap(instance: DagsterInstance, cap: int) -> None:
     instance.event_log_storage.set_concurrency_slots(GPU_POOL, cap)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -38,6 +38,21 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
+
+
+def worker_pid_here(tags) -> int | None:
+    """The pid of the process executing a run in-process on this host, per its tags; None for
+    a run launched elsewhere or by a run launcher (Dagster's own monitoring covers those)."""
+    pid = tags.get(WORKER_PID_TAG, "")
+    if tags.get(WORKER_HOST_TAG) != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid)
+
+
+def worker_alive(tags) -> bool:
+    """False only for an in-process run on this host whose worker process is gone."""
+    pid = worker_pid_here(tags)
+    return pid is None or pid_alive(pid)
 
 
 def release_dead_workers(instance: DagsterInstance) -> list[str]:
@@ -57,7 +72,7 @@ def release_dead_workers(instance: DagsterInstance) -> list[str]:
     )
     for run in runs:
         pid = run.tags.get(WORKER_PID_TAG, "")
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or pid_alive(int(pid)):
             continue
         instance.report_run_failed(run, f"worker process {pid} on {host} is gone (killed?)")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
