@@ -64,11 +64,22 @@ def is_live(run) -> bool:
     return run.status in LIVE_STATUSES and worker_alive(run.tags)
 
 
+def _is_analysis(run) -> bool:
+    """The analysis job, or any run materializing bias_analysis (a UI selection), or a run of
+    an audit partition: those are audit ids, while inference partitions are model|region."""
+    partition = run.tags.get(PARTITION_TAG)
+    return (
+        run.job_name == ANALYSIS_JOB
+        or ANALYSIS_KEY in (run.asset_selection or ())
+        or (partition is not None and "|" not in partition)
+    )
+
+
 def run_fact(record: RunRecord) -> RunFact:
     run = record.dagster_run
     return RunFact(
         run_id=run.run_id,
-        kind=ANALYSIS if run.job_name == ANALYSIS_JOB else INFERENCE,
+        kind=ANALYSIS if _is_analysis(run) else INFERENCE,
         status=run.status.value,
         live=is_live(run),
         partition=run.tags.get(PARTITION_TAG, ""),
