@@ -7,6 +7,7 @@ one row per (execution, attempt), and at most one succeeded attempt per executio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -126,6 +127,17 @@ partition_leases = sa.Table(
 )
 sa.Index(
     "ix_beacon_executions_audit", executions.c.audit_id, executions.c.model, executions.c.region
+)
+# The text each question of an audit had (its sha256, and the text): audits of different
+# catalogs are compared on the questions they share by id *and* text. Older audits have no
+# rows here; they are matched by id alone.
+audit_questions = sa.Table(
+    "beacon_audit_questions",
+    metadata,
+    sa.Column("audit_id", sa.String(200), primary_key=True),
+    sa.Column("question_id", sa.String(200), primary_key=True),
+    sa.Column("text_sha256", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
 )
 # How an audit is being driven and whether someone asked it to stop. A table of its own (not
 # columns on beacon_audits) so a store made by an earlier Beacon gains it by create_all, with
@@ -348,6 +360,39 @@ class ExecutionStore:
                 f"backend {existing.backend}); use a new --audit-id"
             )
         return existing
+
+    def record_question_texts(self, audit_id: str, texts: dict[str, str]) -> None:
+        """Keep the text of each question as the audit asked it (first writer wins)."""
+        self.create()
+        known = self.question_hashes(audit_id)
+        rows = [
+            {"audit_id": audit_id, "question_id": q, "text": t,
+             "text_sha256": hashlib.sha256(t.encode()).hexdigest()}
+            for q, t in texts.items() if q not in known
+        ]
+        if not rows:
+            return
+
+        def insert() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(audit_questions.insert(), rows)
+
+        try:
+            self._retrying(f"recording the questions of audit {audit_id!r}", insert)
+        except IntegrityError:
+            pass  # recorded concurrently by another worker of the same audit
+
+    def question_hashes(self, audit_id: str) -> dict[str, str]:
+        """question id -> sha256 of its text as this audit asked it ({} for older audits)."""
+        self.create()
+        c = audit_questions.c
+        query = sa.select(c.question_id, c.text_sha256).where(c.audit_id == audit_id)
+
+        def read():
+            with self.engine.connect() as conn:
+                return dict(conn.execute(query).all())
+
+        return self._retrying(f"reading the questions of audit {audit_id!r}", read)
 
     def get_audit(self, audit_id: str) -> AuditPlan | None:
         self.create()

@@ -141,6 +141,8 @@ def run_audit(
     free_slots = open_instance(home, options.gpu_cap, progress)
     store = store or ExecutionStore(resolve_store_url(home)).create()
     plan = store.register_audit(planned)
+    texts = {q: catalog.question(q).text for q in plan.questions}
+    store.record_question_texts(plan.audit_id, texts)  # what `beacon compare` matches on
     # Running it again resumes it: a cancelled audit is cancelled no more. This process drives
     # it until it returns (its status is "running" or "finalizing" while it lives).
     store.clear_cancel(plan.audit_id)

@@ -24,6 +24,9 @@ class ReportInputs:
     beacon_version: str
     # Extra provenance lines (report run, store URL, catalog note): label -> value.
     provenance: dict[str, str] = field(default_factory=dict)
+    # Censorship rate per model over the last audits of this question set (censorship_trend.py);
+    # empty: no trend section.
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def home_regions(catalog: Catalog, plan: AuditPlan) -> dict[str, str]:
@@ -43,6 +46,7 @@ def report_inputs(
     executions: pd.DataFrame,
     beacon_version: str,
     provenance: dict[str, str] | None = None,
+    trend: pd.DataFrame | None = None,
 ) -> ReportInputs:
     return ReportInputs(
         plan=plan,
@@ -54,4 +58,5 @@ def report_inputs(
         home_regions=home_regions(catalog, plan),
         beacon_version=beacon_version,
         provenance=dict(provenance or {}),
+        trend=pd.DataFrame() if trend is None else trend,
     )
