@@ -7,6 +7,7 @@ one row per (execution, attempt), and at most one succeeded attempt per executio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -180,6 +181,32 @@ sa.Index(
 )
 sa.Index(
     "ix_beacon_executions_audit", executions.c.audit_id, executions.c.model, executions.c.region
+)
+# The text each question of an audit had (its sha256, and the text): audits of different
+# catalogs are compared on the questions they share by id *and* text. Older audits have no
+# rows here; they are matched by id alone.
+audit_questions = sa.Table(
+    "beacon_audit_questions",
+    metadata,
+    sa.Column("audit_id", sa.String(200), primary_key=True),
+    sa.Column("question_id", sa.String(200), primary_key=True),
+    sa.Column("text_sha256", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+# How an audit is being driven and whether someone asked it to stop. A table of its own (not
+# columns on beacon_audits) so a store made by an earlier Beacon gains it by create_all, with
+# no ALTER: an audit without a row was never cancelled and has no known driver.
+audit_control = sa.Table(
+    "beacon_audit_control",
+    metadata,
+    sa.Column("audit_id", sa.String(200), primary_key=True),
+    # Set by `beacon cancel`, Ctrl-C or a run terminated in the UI; cleared when resumed.
+    sa.Column("cancel_requested_at", sa.Float),
+    sa.Column("cancel_reason", sa.Text),
+    # The `beacon audit` process driving the audit now (None when none is).
+    sa.Column("driver_host", sa.String(255)),
+    sa.Column("driver_pid", sa.Integer),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 
@@ -394,6 +421,39 @@ class ExecutionStore:
             )
         return existing
 
+    def record_question_texts(self, audit_id: str, texts: dict[str, str]) -> None:
+        """Keep the text of each question as the audit asked it (first writer wins)."""
+        self.create()
+        known = self.question_hashes(audit_id)
+        rows = [
+            {"audit_id": audit_id, "question_id": q, "text": t,
+             "text_sha256": hashlib.sha256(t.encode()).hexdigest()}
+            for q, t in texts.items() if q not in known
+        ]
+        if not rows:
+            return
+
+        def insert() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(audit_questions.insert(), rows)
+
+        try:
+            self._retrying(f"recording the questions of audit {audit_id!r}", insert)
+        except IntegrityError:
+            pass  # recorded concurrently by another worker of the same audit
+
+    def question_hashes(self, audit_id: str) -> dict[str, str]:
+        """question id -> sha256 of its text as this audit asked it ({} for older audits)."""
+        self.create()
+        c = audit_questions.c
+        query = sa.select(c.question_id, c.text_sha256).where(c.audit_id == audit_id)
+
+        def read():
+            with self.engine.connect() as conn:
+                return dict(conn.execute(query).all())
+
+        return self._retrying(f"reading the questions of audit {audit_id!r}", read)
+
     def get_audit(self, audit_id: str) -> AuditPlan | None:
         self.create()
 
@@ -584,6 +644,79 @@ class ExecutionStore:
 
         rows = self._retrying(f"reading calls of {audit_id!r}", read)
         return pd.DataFrame(rows, columns=[c.name for c in backend_calls.columns])
+
+    def succeeded_counts(self) -> dict[str, int]:
+        """audit id -> executions with a succeeded attempt, for every audit at once."""
+        self.create()
+        c = executions.c
+        query = (
+            sa.select(c.audit_id, sa.func.count())
+            .where(c.status == SUCCEEDED)
+            .group_by(c.audit_id)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return {audit_id: int(n) for audit_id, n in conn.execute(query)}
+
+        return self._retrying("counting succeeded executions", read)
+
+    # -- audit control: cancel requests and the driving process ------------------------------
+
+    def _set_control(self, audit_id: str, what: str, **values) -> None:
+        values["updated_at"] = time.time()
+
+        where = audit_control.c.audit_id == audit_id
+
+        def write() -> None:
+            with self.engine.begin() as conn:
+                if conn.execute(audit_control.update().where(where).values(**values)).rowcount:
+                    return
+                conn.execute(audit_control.insert().values(audit_id=audit_id, **values))
+
+        self.create()
+        try:
+            self._retrying(f"{what} of audit {audit_id!r}", write)
+        except IntegrityError:  # another process inserted the row in between: update it
+            self._retrying(f"{what} of audit {audit_id!r}", write)
+
+    def request_cancel(self, audit_id: str, reason: str) -> float:
+        """Ask every process working on the audit to stop; returns when it was first asked."""
+        current = self.audit_control(audit_id)
+        if current and current["cancel_requested_at"] is not None:
+            return current["cancel_requested_at"]
+        now = time.time()
+        self._set_control(
+            audit_id, "recording a cancel request", cancel_requested_at=now, cancel_reason=reason
+        )
+        return now
+
+    def clear_cancel(self, audit_id: str) -> None:
+        """A resumed audit is no longer cancelled."""
+        if self.audit_control(audit_id) is not None:
+            self._set_control(
+                audit_id, "clearing a cancel request", cancel_requested_at=None, cancel_reason=None
+            )
+
+    def set_driver(self, audit_id: str, host: str | None, pid: int | None) -> None:
+        self._set_control(audit_id, "recording the driving process", driver_host=host,
+                          driver_pid=pid)
+
+    def audit_control(self, audit_id: str) -> dict | None:
+        return self.audit_controls([audit_id]).get(audit_id)
+
+    def audit_controls(self, audit_ids: list[str] | None = None) -> dict[str, dict]:
+        """audit id -> its control row (cancel request, driver), for audits that have one."""
+        self.create()
+        query = sa.select(audit_control)
+        if audit_ids is not None:
+            query = query.where(audit_control.c.audit_id.in_(audit_ids))
+
+        def read():
+            with self.engine.connect() as conn:
+                return {r.audit_id: dict(r._mapping) for r in conn.execute(query)}
+
+        return self._retrying("reading audit control", read)
 
     # -- partition leases --------------------------------------------------------------------
 

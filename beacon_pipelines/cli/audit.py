@@ -11,6 +11,7 @@ from beacon_pipelines.cli.arguments import csv_list, positive_float, positive_in
 from beacon_pipelines.yaml_config import ConfigFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CANCELLED = 130  # as a shell reports a command stopped by Ctrl-C
 MAX_LISTED_MISSING = 10
 
 
@@ -206,6 +207,15 @@ def run(args) -> int:
     except errors as exc:
         print(f"beacon audit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if outcome.cancelled:
+        kept = outcome.plan.execution_count - len(outcome.missing)
+        print(
+            f"beacon audit: audit {outcome.audit_id} cancelled ({outcome.cancelled}): {kept} of "
+            f"{outcome.plan.execution_count} executions kept; resume with "
+            f"beacon audit --audit-id {outcome.audit_id}",
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
     if not outcome.succeeded:
         if outcome.failed_partitions:
             print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class AuditOutcome:
     failed_partitions: list[str] = field(default_factory=list)
     missing: list[tuple] = field(default_factory=list)
     log_dir: Path | None = None
+    cancelled: str | None = None  # why, when the audit was cancelled
+    status: str = ""  # the audit's status when beacon audit ended (audit_status.py)
 
 
 def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
@@ -153,6 +156,23 @@ def run_audit(
     free_slots = open_instance(home, options.gpu_cap, progress)
     store = store or ExecutionStore(resolve_store_url(home)).create()
     plan = store.register_audit(planned)
+    texts = {q: catalog.question(q).text for q in plan.questions}
+    store.record_question_texts(plan.audit_id, texts)  # what `beacon compare` matches on
+    # Running it again resumes it: a cancelled audit is cancelled no more. This process drives
+    # it until it returns (its status is "running" or "finalizing" while it lives).
+    store.clear_cancel(plan.audit_id)
+    store.set_driver(plan.audit_id, socket.gethostname(), os.getpid())
+    try:
+        return _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s)
+    finally:
+        store.set_driver(plan.audit_id, None, None)
+        _show_final_status(store, plan)
+        store.dispose()
+
+
+def _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s) -> AuditOutcome:
+    from beacon_pipelines.cli.interrupts import cli_interrupts
+
     run_config = backend_run_config(options)
     log_dir = home / "logs" / plan.audit_id
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -167,21 +187,104 @@ def run_audit(
         f"Dagster instance {home}"
     )
     started = time.monotonic()
-    workers = _start_workers(defs, partitions, plan.audit_id, run_config, log_dir, free_slots)
-    failed = _wait(workers, store, plan, started, progress, poll_s)
-    missing = missing_keys(plan, store.succeeded_keys(plan.audit_id))
-    if failed or missing:
-        return AuditOutcome(
-            plan.audit_id, plan, False, failed_partitions=failed, missing=missing, log_dir=log_dir
+    with cli_interrupts() as interrupted:
+        workers = _start_workers(
+            defs, partitions, plan.audit_id, run_config, log_dir, free_slots, interrupted
         )
+        failed, cancelled = _wait(workers, store, plan, started, progress, poll_s, interrupted)
+        if cancelled is None and _cancel_reason(store, plan.audit_id, interrupted):
+            cancelled = _cancel_reason(store, plan.audit_id, interrupted)
+            _stop_audit(store, plan.audit_id, cancelled, {}, progress)
+        if cancelled is not None:
+            return AuditOutcome(
+                plan.audit_id, plan, False, log_dir=log_dir, cancelled=cancelled,
+                missing=missing_keys(plan, store.succeeded_keys(plan.audit_id)),
+            )
+        missing = missing_keys(plan, store.succeeded_keys(plan.audit_id))
+        if failed or missing:
+            return AuditOutcome(
+                plan.audit_id, plan, False, failed_partitions=failed, missing=missing,
+                log_dir=log_dir,
+            )
 
-    progress(f"[{time.monotonic() - started:6.1f}s] every execution is in; analysing")
-    report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config)
+        progress(f"[{time.monotonic() - started:6.1f}s] every execution is in; analysing")
+        report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config)
     if error:
         progress(f"analysis failed: {error}")
     return AuditOutcome(
         plan.audit_id, plan, report is not None, report_path=report, log_dir=log_dir
     )
+
+
+def _cancel_reason(store, audit_id: str, interrupted) -> str | None:
+    """Why the audit must stop now, if it must: Ctrl-C here, or a request in the store
+    (`beacon cancel`, or another process that saw a run terminated in the UI)."""
+    if interrupted.is_set():
+        return "Ctrl-C (SIGINT) to beacon audit"
+    control = store.audit_control(audit_id)
+    if control and control["cancel_requested_at"] is not None:
+        return control["cancel_reason"] or "cancel requested"
+    return None
+
+
+def _terminated_run(instance, audit_id: str, worker_pids: set[int]) -> str | None:
+    """A run of this `beacon audit` that someone marked CANCELING or CANCELED (the UI's
+    Terminate does that to an in-process run it cannot reach), as a reason to stop the audit."""
+    from dagster import DagsterRunStatus
+
+    from beacon_pipelines.defs.audit_runs import audit_run_records
+    from beacon_pipelines.defs.gpu_pool import worker_pid_here
+
+    for record in audit_run_records(instance, audit_id):
+        run = record.dagster_run
+        if worker_pid_here(run.tags) in worker_pids and run.status in (
+            DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED
+        ):
+            return f"run {run.run_id[:8]} was terminated (Dagster UI)"
+    return None
+
+
+# How long workers get to stop after a cancel before they are killed (the whole cancel must
+# take under 10 s: a worker's interrupt and Dagster's clean-up take about 1 s).
+CANCEL_GRACE_S = 6.0
+
+
+def _stop_audit(store, audit_id: str, reason: str, workers: dict, progress) -> None:
+    """Stop the whole audit: record the request (other processes of the audit stop on it),
+    interrupt every run, kill what did not stop in time, mark leftovers canceled, free slots."""
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.defs.run_cancel import finish_cancel, stop_audit_runs
+
+    store.request_cancel(audit_id, reason)
+    progress(f"cancelling audit {audit_id}: {reason}")
+    deadline = time.monotonic() + CANCEL_GRACE_S
+    with DagsterInstance.get() as instance:
+        # Again and again: a worker forked a moment ago creates its run only now.
+        while True:
+            stop_audit_runs(instance, audit_id, reason)
+            alive = [p for p in workers.values() if p.exitcode is None]
+            if not alive or time.monotonic() > deadline:
+                break
+            wait_for_exit([p.sentinel for p in alive], timeout=0.2)
+        for process in workers.values():
+            if process.exitcode is None:
+                process.kill()
+            process.join()
+        finish_cancel(instance, audit_id, reason)
+
+
+def _show_final_status(store, plan) -> None:
+    """Tag the audit's runs and its bias_analysis partition with its status now."""
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.defs.audit_runs import audit_status, show_status
+
+    try:
+        with DagsterInstance.get() as instance:
+            show_status(instance, plan.audit_id, audit_status(instance, store, plan))
+    except Exception as exc:  # the status is derived again whenever asked; only the UI lags
+        print(f"beacon audit: warning: could not show the audit's status in Dagster: {exc}")
 
 
 def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
@@ -241,7 +344,7 @@ def _start_worker(defs, model, region, audit_id, run_config, log_path: Path):
     return process
 
 
-def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free) -> dict:
+def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free, stop) -> dict:
     """Fork one worker per partition; those that can have a GPU slot now go first, alone.
 
     Setting up a run costs each worker ~0.5 s of CPU (its run, events, slot claim). Nine at
@@ -256,8 +359,9 @@ def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free) 
     first = len(partitions) if free is None or free == 0 else min(free, len(partitions))
     workers = dict(start(m, r) for m, r in partitions[:first])
     if first < len(partitions):
-        _wait_for_full_pool(workers.values())
-        workers.update(start(m, r) for m, r in partitions[first:])
+        _wait_for_full_pool(workers.values(), stop)
+        if not stop.is_set():  # cancelled meanwhile: start nothing more
+            workers.update(start(m, r) for m, r in partitions[first:])
     return workers
 
 
@@ -272,45 +376,63 @@ def _free_gpu_slots(instance) -> int | None:
     return None if not limit else max(0, limit - len(info.claimed_slots))
 
 
-def _wait_for_full_pool(first_wave) -> None:
+def _wait_for_full_pool(first_wave, stop) -> None:
     """Until the first wave's steps hold the free slots, one of them ends, or HEAD_START_S."""
     from dagster import DagsterInstance
 
     deadline = time.monotonic() + HEAD_START_S
     with DagsterInstance.get() as instance:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             if _free_gpu_slots(instance) == 0:
                 return
             if wait_for_exit([p.sentinel for p in first_wave], timeout=HEAD_START_POLL_S):
                 return
 
 
-def _wait(workers, store, plan, started, progress, poll_s) -> list[str]:
-    total = plan.execution_count
+def _wait(workers, store, plan, started, progress, poll_s, interrupted):
+    """Until every worker exits: (failed partitions, None); or, the moment the audit must stop
+    (see _cancel_reason and _terminated_run), stop it and return ([], why)."""
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.cli.workers import EXIT_CANCELLED
+
     last_counts: tuple = ()
     failed: list[str] = []
     pending = dict(workers)
-    while pending:
-        for key, process in list(pending.items()):
-            if process.exitcode is not None:
-                if process.exitcode != 0:
-                    failed.append(key)
-                process.join()
-                process.close()
-                del pending[key]
-        done = len(workers) - len(pending)
-        succeeded = len(store.succeeded_keys(plan.audit_id))
-        status = AuditProgress(
-            time.monotonic() - started, done, len(workers), len(failed), succeeded, total
-        )
-        if status.counts != last_counts:
-            progress(ProgressLine(status))  # a str: plain callbacks print it as before
-            last_counts = status.counts
-        if pending:
-            # Woken the moment a worker exits (the barrier waits on the last one), else polls
-            # the store for progress.
-            wait_for_exit([p.sentinel for p in pending.values()], timeout=poll_s)
-    return sorted(failed)
+    pids = {p.pid for p in workers.values()}
+    with DagsterInstance.get() as instance:
+        while pending:
+            reason = _cancel_reason(store, plan.audit_id, interrupted) or _terminated_run(
+                instance, plan.audit_id, pids
+            )
+            if reason is None and any(p.exitcode == EXIT_CANCELLED for p in pending.values()):
+                reason = "a run of the audit was cancelled"
+            if reason is not None:
+                _stop_audit(store, plan.audit_id, reason, pending, progress)
+                return [], reason
+            for key, process in list(pending.items()):
+                if process.exitcode is not None:
+                    if process.exitcode != 0:
+                        failed.append(key)
+                    process.join()
+                    process.close()
+                    del pending[key]
+            status = AuditProgress(
+                time.monotonic() - started,
+                len(workers) - len(pending),
+                len(workers),
+                len(failed),
+                len(store.succeeded_keys(plan.audit_id)),
+                plan.execution_count,
+            )
+            if status.counts != last_counts:
+                progress(ProgressLine(status))  # a str: plain callbacks print it as before
+                last_counts = status.counts
+            if pending:
+                # Woken the moment a worker exits (the barrier waits on the last one), else
+                # polls the store for progress and for a cancel.
+                wait_for_exit([p.sentinel for p in pending.values()], timeout=poll_s)
+    return sorted(failed), None
 
 
 def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple[Path | None, str]:
@@ -319,7 +441,7 @@ def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple
     from beacon_pipelines.defs.gpu_pool import worker_tags
     from beacon_pipelines.defs.jobs import ANALYSIS_JOB
     from beacon_pipelines.defs.partitions import ensure_audit_partition
-    from beacon_pipelines.defs.tags import AUDIT_ID_TAG, LAUNCHED_BY_TAG
+    from beacon_pipelines.defs.tags import AUDIT_ID_TAG, AUDIT_STATUS_TAG, LAUNCHED_BY_TAG
 
     config = {
         **run_config,
@@ -334,7 +456,12 @@ def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple
             run_config=config,
             instance=instance,
             partition_key=audit_id,
-            tags={AUDIT_ID_TAG: audit_id, LAUNCHED_BY_TAG: "cli", **worker_tags()},
+            tags={
+                AUDIT_ID_TAG: audit_id,
+                AUDIT_STATUS_TAG: "finalizing",
+                LAUNCHED_BY_TAG: "cli",
+                **worker_tags(),
+            },
             raise_on_error=False,
         )
     if not result.success:

@@ -5,10 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from beacon_pipelines.cli import audit, eval_refusals, executions, modal, report, verify
+from beacon_pipelines.cli import (
+    audit,
+    audits,
+    cancel,
+    compare,
+    eval_refusals,
+    executions,
+    modal,
+    report,
+    verify,
+)
 
 COMMANDS = {
     "audit": (audit, "run a whole audit through the Dagster instance"),
+    "audits": (audits, "list audits newest first, with status and KPIs"),
+    "cancel": (cancel, "stop a running audit, keeping every stored answer"),
+    "compare": (compare, "compare two audits: what changed, and whether it is significant"),
     "modal": (modal, "the Modal deployment"),
     "executions": (executions, "print or export an audit's executions"),
     "report": (report, "re-render an audit's report folder from the store"),

@@ -18,7 +18,11 @@ from beacon_pipelines.plan import check_audit_id
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
 from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
-from beacon_pipelines.report.stored_audit import analyse_stored_audit, complete_plan
+from beacon_pipelines.report.stored_audit import (
+    analyse_stored_audit,
+    complete_plan,
+    stored_trend,
+)
 from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines.yaml_config import ConfigFileError
 
@@ -47,6 +51,7 @@ def rerender_report(
     store = ExecutionStore(store_url)
     try:
         analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog)
+        trend = stored_trend(store, analysed.plan)
         display_url = store.display_url
     finally:
         store.dispose()
@@ -65,7 +70,7 @@ def rerender_report(
         warnings.append(note)
         provenance["catalog note"] = note
     inputs = report_inputs(
-        catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance
+        catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance, trend
     )
     target = Path(out_dir or Path(DEFAULT_REPORTS_DIR) / audit_id).resolve()
     # Outside Dagster the key comes straight from the environment, and goes nowhere else.

@@ -15,19 +15,23 @@ import os
 import sys
 from pathlib import Path
 
+# A worker's exit code: its run succeeded, failed, or was cancelled (beacon cancel, Ctrl-C,
+# Terminate in the UI).
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
 
-def execute_partition(defs, model: str, region: str, audit_id: str, run_config: dict) -> bool:
-    """One Dagster run of the inference job for (model, region) on the instance; its success.
+
+def execute_partition(defs, model: str, region: str, audit_id: str, run_config: dict) -> int:
+    """One Dagster run of the inference job for (model, region) on the instance; its exit code.
 
     Opens its own instance (own database connections): a forked worker must not share the
     parent's.
     """
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, DagsterRunStatus
 
     from beacon_pipelines.defs.gpu_pool import worker_tags
     from beacon_pipelines.defs.jobs import INFERENCE_JOB
     from beacon_pipelines.defs.partitions import partition_key
-    from beacon_pipelines.defs.tags import AUDIT_ID_TAG, LAUNCHED_BY_TAG
+    from beacon_pipelines.defs.tags import AUDIT_ID_TAG, AUDIT_STATUS_TAG, LAUNCHED_BY_TAG
 
     job = defs.resolve_job_def(INFERENCE_JOB)
     with DagsterInstance.get() as instance:
@@ -35,10 +39,25 @@ def execute_partition(defs, model: str, region: str, audit_id: str, run_config: 
             run_config=run_config,
             instance=instance,
             partition_key=partition_key(model, region),
-            tags={AUDIT_ID_TAG: audit_id, LAUNCHED_BY_TAG: "cli", **worker_tags()},
+            tags={
+                AUDIT_ID_TAG: audit_id,
+                AUDIT_STATUS_TAG: "running",
+                LAUNCHED_BY_TAG: "cli",
+                **worker_tags(),
+            },
             raise_on_error=False,
         )
-    return result.success
+        if result.success:
+            return EXIT_SUCCEEDED
+        run = instance.get_run_by_id(result.run_id)
+        if run is not None and run.status in (
+            DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED
+        ):
+            # The slot is free once the step ends; said again here, since a cancelled audit
+            # must never hold the cap.
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            return EXIT_CANCELLED
+    return EXIT_FAILED
 
 
 def run_forked(defs, model: str, region: str, audit_id: str, run_config: dict, log: Path) -> None:
@@ -51,7 +70,10 @@ def run_forked(defs, model: str, region: str, audit_id: str, run_config: dict, l
     # New stream objects: the parent's may have been mid-write (and locked) in another thread.
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as the process
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.exit(0 if execute_partition(defs, model, region, audit_id, run_config) else 1)
+    from beacon_pipelines.cli.interrupts import prepare_worker
+
+    prepare_worker()
+    sys.exit(execute_partition(defs, model, region, audit_id, run_config))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     defs = build_definitions(load_catalog())
 
     run_config = json.loads(args.run_config)
-    ok = execute_partition(defs, args.model, args.region, args.audit_id, run_config)
-    return 0 if ok else 1
+    return execute_partition(defs, args.model, args.region, args.audit_id, run_config)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,21 @@ def set_gpu_cap(instance: DagsterInstance, cap: int) -> None:
     instance.event_log_storage.set_concurrency_slots(GPU_POOL, cap)
 
 
+def worker_pid_here(tags) -> int | None:
+    """The pid of the process executing a run in-process on this host, per its tags; None for
+    a run launched elsewhere or by a run launcher (Dagster's own monitoring covers those)."""
+    pid = tags.get(WORKER_PID_TAG, "")
+    if tags.get(WORKER_HOST_TAG) != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid)
+
+
+def worker_alive(tags) -> bool:
+    """False only for an in-process run on this host whose worker process is gone."""
+    pid = worker_pid_here(tags)
+    return pid is None or process_exists(pid)
+
+
 def release_dead_workers(instance: DagsterInstance) -> list[str]:
     """Fail the runs whose in-process worker on this host is gone, and free their pool slots.
 

@@ -17,3 +17,6 @@ def audit_id_from_tags(tags: dict[str, str], run_id: str) -> str:
     if tags.get(BACKFILL_TAG):
         return f"backfill-{tags[BACKFILL_TAG]}"
     return f"run-{run_id[:8]}"
+# The audit's status (planned, running, finalizing, complete, failed, cancelled), kept current
+# on every run of the audit so the UI's run list can be filtered by it.
+AUDIT_STATUS_TAG = "beacon/audit_status"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from beacon_pipelines.report.inputs import ReportInputs
-from beacon_pipelines.report.svg_charts import BLUE, RED, Cell, Series, bar_chart_svg, heatmap_svg
+from beacon_pipelines.report.svg_charts import (
+    BLUE,
+    PALETTE,
+    RED,
+    Cell,
+    Series,
+    bar_chart_svg,
+    heatmap_svg,
+    line_chart_svg,
+)
 
 SIMILARITY_COLUMNS = ("similarity", "semantic_similarity", "semantic", "jaccard")
 
@@ -133,3 +142,14 @@ def _region_order(inputs: ReportInputs, present) -> list[str]:
     present = [str(p) for p in present]
     planned = [r for r in inputs.plan.regions if r in present]
     return planned + sorted(p for p in present if p not in planned)
+
+
+def trend_chart(trend: pd.DataFrame) -> str:
+    """Censorship rate per model, one point per audit (oldest left), labelled by audit id."""
+    audits = list(dict.fromkeys(trend.sort_values("created_at")["audit_id"]))
+    series = [
+        Series(str(model), dict(zip(group["audit_id"], group["censorship_rate"], strict=True)),
+               PALETTE[i % len(PALETTE)])
+        for i, (model, group) in enumerate(trend.groupby("model", sort=True))
+    ]
+    return line_chart_svg("Censorship rate per model, audit by audit", audits, series)

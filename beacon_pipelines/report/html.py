@@ -377,6 +377,34 @@ def _changes(inputs: ReportInputs) -> list[str]:
     ]
 
 
+def _trend(inputs: ReportInputs) -> list[str]:
+    trend = inputs.trend
+    if trend is None or trend.empty:
+        return []
+    audits = trend["audit_id"].nunique()
+    parts = [
+        "<h2 id='trend'>Censorship over time</h2>",
+        f"<p class='muted'>The last {audits} complete audit(s) of this question set, oldest "
+        "first: share of each model's answers refused or evaded (failed-over answers left "
+        "out).</p>",
+    ]
+    if audits < 2:
+        parts.append("<p>This is the first audit of this question set: no trend yet.</p>")
+        return parts
+    shown = trend.assign(
+        created=[_date(t) for t in trend["created_at"]],
+        interval=[f"{lo:.0%}–{hi:.0%}" for lo, hi in
+                  zip(trend["censorship_low"], trend["censorship_high"], strict=True)],
+    )
+    return parts + [
+        report_charts.trend_chart(trend),
+        "<details><summary>numbers</summary>",
+        table_html(shown, ["audit_id", "created", "model", "n", "withheld", "censorship_rate",
+                           "interval"]),
+        "</details>",
+    ]
+
+
 def _provenance(inputs: ReportInputs) -> list[str]:
     plan, executions = inputs.plan, inputs.executions
     items = {
@@ -441,6 +469,7 @@ def render_report(inputs: ReportInputs) -> str:
         *_questions_table(inputs),
         *_answers(inputs),
         *_changes(inputs),
+        *_trend(inputs),
         *_provenance(inputs),
     ]
     return "\n".join(

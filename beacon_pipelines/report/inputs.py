@@ -26,6 +26,9 @@ class ReportInputs:
     provenance: dict[str, str] = field(default_factory=dict)
     # The Dagster run writing the report, if any (listed in manifest.json with the partitions').
     report_run_id: str | None = None
+    # Censorship rate per model over the last audits of this question set (censorship_trend.py);
+    # empty: no trend section.
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def home_regions(catalog: Catalog, plan: AuditPlan) -> dict[str, str]:
@@ -46,6 +49,7 @@ def report_inputs(
     beacon_version: str,
     provenance: dict[str, str] | None = None,
     report_run_id: str | None = None,
+    trend: pd.DataFrame | None = None,
 ) -> ReportInputs:
     return ReportInputs(
         plan=plan,
@@ -58,4 +62,5 @@ def report_inputs(
         beacon_version=beacon_version,
         provenance=dict(provenance or {}),
         report_run_id=report_run_id,
+        trend=pd.DataFrame() if trend is None else trend,
     )

@@ -12,6 +12,7 @@ import pandas as pd
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis, analyze_audit
 from beacon_pipelines.analysis.audit_compare import previous_audit
+from beacon_pipelines.analysis.censorship_trend import LAST_AUDITS, TrendAudit, censorship_trend
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.plan import AuditPlan, ExecutionKey, incomplete_message, missing_keys
 from beacon_pipelines.store import ExecutionStore
@@ -61,3 +62,30 @@ def analyse_stored_audit(store: ExecutionStore, plan: AuditPlan, catalog: Catalo
         region_order=list(plan.regions),
     )
     return AnalysedAudit(plan, executions, analysis)
+
+
+def same_question_set(store: ExecutionStore, plan: AuditPlan, last: int = LAST_AUDITS):
+    """The complete audits up to this one that asked its question set (same ids, and the same
+    texts where both recorded them), oldest first, at most `last`."""
+    hashes = store.question_hashes(plan.audit_id)
+    counts = store.succeeded_counts()
+    found = []
+    for other in store.list_audits():  # oldest first
+        if other.created_at > plan.created_at or set(other.questions) != set(plan.questions):
+            continue
+        if counts.get(other.audit_id, 0) < other.execution_count:
+            continue
+        theirs = store.question_hashes(other.audit_id) if hashes else {}
+        if theirs and theirs != hashes:
+            continue
+        found.append(other)
+    return found[-last:]
+
+
+def stored_trend(store: ExecutionStore, plan: AuditPlan, last: int = LAST_AUDITS) -> pd.DataFrame:
+    """Censorship rate per model over the last audits of the plan's question set."""
+    audits = [
+        TrendAudit(p.audit_id, p.created_at, store.executions_frame(p.audit_id))
+        for p in same_question_set(store, plan, last)
+    ]
+    return censorship_trend(audits)

@@ -178,3 +178,61 @@ def _number(value: float) -> str:
     if float(value).is_integer() or abs(value) >= 10:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#57606a")
+
+
+def line_chart_svg(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    plot_w: int = 420,
+    plot_h: int = 180,
+) -> str:
+    """Rates in [0, 1] over ordered points (e.g. audits oldest first): one line per series,
+    a dot per point with its value as a tooltip; a point a series lacks is skipped."""
+    left, top = 44, 42 + 16 * len(series)
+    width = left + plot_w + 24
+    height = top + plot_h + 64
+    step = plot_w / max(len(x_labels) - 1, 1)
+    out = _svg_open("chart lines", width, height, title)
+    for i, s in enumerate(series):
+        y = 30 + 16 * i
+        out.append(
+            f"<rect x='{left}' y='{y - 9}' width='10' height='10' fill='{s.color}'/>"
+            f"<text x='{left + 14}' y='{y}' font-size='11'>{escape(s.name)}</text>"
+        )
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = top + plot_h * (1 - tick)
+        out.append(
+            f"<line x1='{left}' y1='{y:.0f}' x2='{left + plot_w}' y2='{y:.0f}' "
+            "stroke='#d0d7de'/>"
+            f"<text x='{left - 6}' y='{y + 4:.0f}' font-size='10' text-anchor='end'>"
+            f"{tick:.0%}</text>"
+        )
+    for j, label in enumerate(x_labels):
+        x = left + step * j
+        out.append(
+            f"<text x='{x:.0f}' y='{top + plot_h + 14}' font-size='10' text-anchor='end' "
+            f"transform='rotate(-30 {x:.0f} {top + plot_h + 14})'>{escape(label)}</text>"
+        )
+    for s in series:
+        points = [
+            (left + step * j, top + plot_h * (1 - min(1.0, max(0.0, s.values[label]))), label)
+            for j, label in enumerate(x_labels)
+            if label in s.values
+        ]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+            out.append(
+                f"<polyline points='{path}' fill='none' stroke='{s.color}' stroke-width='2'/>"
+            )
+        for x, y, label in points:
+            tip = f"{s.name} · {label}: {s.values[label]:.0%}"
+            out.append(
+                f"<g><title>{escape(tip)}</title><circle cx='{x:.1f}' cy='{y:.1f}' r='3.5' "
+                f"fill='{s.color}'/></g>"
+            )
+    out.append("</svg>")
+    return "".join(out)

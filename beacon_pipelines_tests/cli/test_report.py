@@ -53,6 +53,7 @@ def test_the_analysis_run_records_checks_and_metadata_for_the_ui(small_audit, mo
     assert sorted(checks) == [
         "control_questions_answered",
         "every_execution_present",
+        "execution_kpis",
         "no_technical_failures_left",
     ]
     assert all(c.passed for c in checks.values())

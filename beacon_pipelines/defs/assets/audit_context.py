@@ -23,6 +23,10 @@ def audit_plan_for_run(
             plan = store.register_audit(build_plan(catalog, audit_id=audit_id, backend=backend))
         except (AuditConflictError, AuditIdError) as exc:
             raise Failure(str(exc), allow_retries=False) from None
+    if plan.catalog_sha256 == catalog.sha256():
+        store.record_question_texts(
+            plan.audit_id, {q: catalog.question(q).text for q in plan.questions}
+        )
     if plan.catalog_sha256 != catalog.sha256():
         raise Failure(
             f"audit {audit_id!r} was planned with another catalog (sha256 "

@@ -15,6 +15,8 @@ from dagster import (
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata
+from beacon_pipelines.defs.assets.kpi_metadata import kpi_metadata_values
+from beacon_pipelines.defs.audit_runs import audit_status
 from beacon_pipelines.defs.lineage import latest_for_audit
 from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS, partition_key
 from beacon_pipelines.defs.resources import ExecutionStoreResource
@@ -75,14 +77,20 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 f"{', '.join(unmaterialized)}",
                 allow_retries=False,
             )
-        analysis = analyse_stored_audit(execution_store, plan, catalog).analysis
+        analysed = analyse_stored_audit(execution_store, plan, catalog)
+        analysis = analysed.analysis
         summary = analysis.summary
+        status = audit_status(context.instance, execution_store, plan)
         return Output(
             analysis,
             metadata={
                 "audit_id": audit_id,
+                # "finalizing" while this runs; the audit's runs carry the final status as the
+                # tag beacon/audit_status, and an observation of this partition records it.
+                "audit_status": status.status,
                 **{k: v for k, v in summary.items()},
                 "partitions_used": MetadataValue.json(lineage),
+                **kpi_metadata_values(execution_store, plan, analysed.executions),
                 **analysis_metadata(analysis),  # Markdown summary and rates table (report)
             },
         )

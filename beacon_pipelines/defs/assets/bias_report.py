@@ -21,6 +21,7 @@ from beacon_pipelines.defs.resources import ExecutionStoreResource, ReportSignin
 from beacon_pipelines.report.exports import OutputDirError
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
+from beacon_pipelines.report.stored_audit import stored_trend
 
 DEFAULT_REPORTS_DIR = "reports"
 
@@ -72,6 +73,7 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
                 "execution store": execution_store.display_url,
             },
             report_run_id=context.run.run_id,
+            trend=stored_trend(execution_store, plan),
         )
         try:
             written = write_audit_report(inputs, out_dir, signing_key=signing.signing_key)

@@ -3,7 +3,9 @@
 - every execution present (blocking: no report from an analysis that lacks an answer);
 - control questions answered substantively everywhere (warning: a model that will not say
   what 2+2 is in one region makes its other refusals there hard to read);
-- no technical failures left among the answers used (warning).
+- no technical failures left among the answers used (warning);
+- the execution KPIs within bounds: execution success >= 90 %, timeouts <= 5 % of attempts
+  (warning: the audit completed, but through many retries or failovers).
 """
 
 from collections.abc import Sequence
@@ -19,6 +21,12 @@ from dagster import (
 )
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.analysis.kpis import (
+    MAX_TIMEOUT_RATE,
+    MIN_SUCCESS_RATE,
+    execution_kpis,
+    kpi_metadata,
+)
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.plan import missing_keys
@@ -133,4 +141,33 @@ def build_audit_checks(
             },
         )
 
-    return [every_execution_present, control_questions_answered, no_technical_failures_left]
+    @asset_check(
+        asset=analysis_asset,
+        name="execution_kpis",
+        description=f"Execution success at least {MIN_SUCCESS_RATE:.0%} of attempts and "
+        f"timeouts at most {MAX_TIMEOUT_RATE:.0%} (a warning: the audit completed, through "
+        "retries and failovers that cost time and money).",
+    )
+    def execution_kpis_check(
+        bias_analysis: AuditAnalysis, store: ExecutionStoreResource
+    ) -> AssetCheckResult:
+        kpis = execution_kpis(store.get_store().executions_frame(bias_analysis.audit_id))
+        warnings = kpis.warnings()
+        return AssetCheckResult(
+            passed=not warnings,
+            severity=AssetCheckSeverity.WARN,
+            description="; ".join(warnings)
+            or f"execution success {kpis.execution_success_rate:.1%}, timeouts "
+            f"{kpis.timeout_rate:.1%} of {kpis.attempts} attempts",
+            metadata={
+                **kpi_metadata(kpis),
+                "kpi_latency_by_region": MetadataValue.json(kpis.latency_by_region),
+            },
+        )
+
+    return [
+        every_execution_present,
+        control_questions_answered,
+        no_technical_failures_left,
+        execution_kpis_check,
+    ]

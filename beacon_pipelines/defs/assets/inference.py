@@ -4,6 +4,7 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     Backoff,
+    DagsterExecutionInterruptedError,
     Failure,
     Jitter,
     MaterializeResult,
@@ -17,6 +18,7 @@ from beacon_pipelines.defs.assets.audit_context import audit_plan_for_run
 from beacon_pipelines.defs.gpu_pool import GPU_POOL
 from beacon_pipelines.defs.partitions import MODEL_DIM, REGION_DIM, audit_partitions
 from beacon_pipelines.defs.resources import ExecutionStoreResource, InferenceBackendResource
+from beacon_pipelines.defs.run_cancel import mark_run_canceling
 from beacon_pipelines.execution import failover_region, run_partition
 from beacon_pipelines.partition_lease import PartitionBusyError
 from beacon_pipelines.store import DuplicateAttemptError
@@ -73,6 +75,16 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
         except (DuplicateAttemptError, PartitionBusyError) as exc:
             # Not the region's fault: failing over would not help.
             raise Failure(str(exc), allow_retries=False) from None
+        except (DagsterExecutionInterruptedError, KeyboardInterrupt):
+            # Someone stopped the run (beacon cancel, Ctrl-C, Terminate in the UI). Dagster
+            # would turn an interrupt of a step with a retry policy into a retry, i.e. a
+            # failover to the next region: stop for good instead, as a cancellation. Every
+            # answer stored so far is kept; resuming asks only the others.
+            mark_run_canceling(context.instance, context.run.run_id)
+            raise Failure(
+                f"cancelled: {model} in {region} of audit {plan.audit_id!r} stopped; answers "
+                "stored so far are kept", allow_retries=False,
+            ) from None
         metadata = {
             "audit_id": plan.audit_id,
             "backend": inference_backend.name,

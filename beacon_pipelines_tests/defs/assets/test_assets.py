@@ -98,6 +98,12 @@ def test_complete_audit_is_analysed_with_lineage_and_report(setup):
     assert analysis.metadata["partitions_used"].value == run_ids
     assert analysis.metadata["executions"].value == 18
     assert analysis.metadata["refusals"].value >= 1  # qwen refuses Tiananmen in ASIA
+    # Every answer in, the report still to write: the audit is finalizing while this runs.
+    assert analysis.metadata["audit_status"].value == "finalizing"
+    assert analysis.metadata["kpi_execution_success_rate"].value == 1.0
+    assert analysis.metadata["kpi_attempts"].value == 18
+    assert set(analysis.metadata["kpi_latency_by_region"].value) == set(catalog.region_ids)
+    assert analysis.metadata["kpis_across_audits"].value["audits"] == 1
     out = setup[5] / "out"
     assert {p.name for p in out.iterdir()} == {
         "report.html",

@@ -16,8 +16,8 @@ from beacon_pipelines_tests.support import audit_factory as af
 def checks():
     catalog = load_catalog()
     analysis = build_definitions(catalog).get_assets_def("bias_analysis")
-    present, control, failures = build_audit_checks(catalog, analysis)
-    return present, control, failures
+    present, control, failures, kpis = build_audit_checks(catalog, analysis)
+    return present, control, failures, kpis
 
 
 def _store_with(tmp_path, rows):
@@ -36,6 +36,7 @@ def test_only_every_execution_present_blocks_the_report(checks):
         "every_execution_present": True,
         "control_questions_answered": False,
         "no_technical_failures_left": False,
+        "execution_kpis": False,
     }
 
 
@@ -74,3 +75,23 @@ def test_technical_failures_left_are_reported(checks):
     result = checks[2](af.inputs(rows).analysis)
     assert not result.passed and result.severity.value == "WARN"
     assert result.description == "1 of 12 answers are technical failures"
+
+
+def test_execution_kpis_warn_when_success_is_low_or_timeouts_many(checks, tmp_path):
+    rows = af.default_rows()
+    clean = checks[3](bias_analysis=af.inputs(rows).analysis, store=_store_with(tmp_path, rows))
+    assert clean.passed and clean.severity.value == "WARN"
+    assert clean.metadata["kpi_execution_success_rate"].value == 1.0
+
+    # Two timed-out first attempts before the successes: 2 of 14 attempts (14 %) failed.
+    timed_out = [
+        {**r, "attempt": 1, "status": "failed", "response": None, "error_type": "timeout",
+         "response_sha256": None}
+        for r in rows[:2]
+    ]
+    retried = [{**r, "attempt": 2} if i < 2 else r for i, r in enumerate(rows)]
+    store = _store_with(tmp_path / "t", timed_out + retried)
+    result = checks[3](bias_analysis=af.inputs(retried).analysis, store=store)
+    assert not result.passed and result.severity.value == "WARN"
+    assert "execution success 85.7% is below 90%" in result.description
+    assert "timeouts 14.3% are above 5%" in result.description
