@@ -15,14 +15,23 @@ import pandas as pd
 
 from beacon_pipelines.analysis.audit_compare import CHANGE_COLUMNS, compare_audits
 from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier, default_classifier
+from beacon_pipelines.analysis.evidence import (
+    samples_needed,
+    samples_needed_mostly,
+    withheld_mostly,
+)
 from beacon_pipelines.analysis.intervals import wilson_interval
 from beacon_pipelines.analysis.risk import (
     DIVERGENT_SIMILARITY,
+    INSUFFICIENT,
     MODERATE_SIMILARITY,
-    RiskLevel,
+    ORDER,
+    QuestionEvidence,
     audit_risk,
+    label,
     model_risk,
     question_risk,
+    rank,
 )
 from beacon_pipelines.analysis.sensitivity import sensitivity_keywords, sensitivity_score
 from beacon_pipelines.analysis.similarity import content_tokens, jaccard
@@ -64,6 +73,8 @@ class AnalysisOptions:
     classifier: ResponseClassifier | None = None
     # Any object with similarity(a, b) -> [0, 1] and a name; default: default_similarity().
     similarity: object | None = None
+    # A reviewer's risk level per (model, question_id): it decides that question's level.
+    reviews: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -212,6 +223,7 @@ def question_divergence(
     categories: dict[str, str],
     question_texts: dict[str, str],
     similarity=None,
+    reviews: dict[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
     divergent_below = getattr(similarity, "divergent_below", DIVERGENT_SIMILARITY)
     moderate_below = getattr(similarity, "moderate_below", MODERATE_SIMILARITY)
@@ -223,8 +235,13 @@ def question_divergence(
         withholding = group[group["withheld_share"] >= 0.5]["region"].tolist()
         answering = group[group["withheld_share"] < 0.5]["region"].tolist()
         split = bool(withholding) and bool(answering)
-        # The split is significant when the regions' 95 % intervals do not overlap.
-        significant = split and float(group["low"].max()) > float(group["high"].min())
+        # A difference is significant when the regions' 95 % intervals do not overlap.
+        different = float(group["low"].max()) > float(group["high"].min())
+        significant = split and different
+        everywhere = not answering and bool(withholding)
+        everywhere_significant = everywhere and withheld_mostly(
+            float(group["withheld"].sum()), float(group["n"].sum())
+        )
         qp = pair_groups.get((model, question_id))
         if qp is not None and len(qp):
             worst = qp.loc[qp["similarity"].idxmin()]
@@ -256,16 +273,32 @@ def question_divergence(
             most = group.loc[group["hedging"].idxmax(), "region"]
             least = group.loc[group["hedging"].idxmin(), "region"]
             differences.append(f"tone: {most} hedges more than {least} (gap {tone_gap:.2f})")
+        if sensitivity >= 0.7 and min_narrative >= divergent_below and (
+            min_narrative < moderate_below
+        ):
+            differences.append(f"moderately different narratives (lowest {min_narrative:.2f})")
+        reviewed = (reviews or {}).get((model, question_id))
         level = question_risk(
-            sensitivity=sensitivity,
-            censorship_split=split,
-            min_similarity=min_narrative,
-            all_withheld=not answering and bool(withholding),
-            any_withheld=bool(group["withheld"].sum()),
-            tone_difference=tone_gap >= TONE_GAP,
-            divergent_below=divergent_below,
-            moderate_below=moderate_below,
+            QuestionEvidence(
+                sensitivity=sensitivity,
+                censorship_split=split,
+                split_significant=significant,
+                withheld_everywhere_significant=everywhere_significant,
+                difference_significant=different,
+                any_withheld=bool(group["withheld"].sum()),
+                reviewed=reviewed if reviewed in ORDER else None,
+            )
         )
+        needed = None
+        if level == INSUFFICIENT:
+            shares = group["withheld_share"]
+            needed = (
+                samples_needed_mostly(float(shares.mean()), len(group))
+                if everywhere
+                else samples_needed(float(shares.max()), float(shares.min()))
+            )
+        evidence = _evidence_text(level, split, significant, everywhere_significant, different,
+                                  reviewed, needed, int(group["n"].max()))
         rows.append(
             {
                 "model": model,
@@ -288,31 +321,63 @@ def question_divergence(
                 "sensitivity": sensitivity,
                 "sensitivity_keywords": ",".join(sensitivity_keywords(text)),
                 "key_differences": "; ".join(differences),
-                "risk": level.name,
+                "risk": level,
+                "evidence": evidence,
+                # Samples per region that would decide an INSUFFICIENT_EVIDENCE level; 0 when
+                # decided, -1 when more than evidence.MAX_SAMPLES_SEARCHED would be needed.
+                "samples_needed": 0 if level != INSUFFICIENT else (needed or -1),
             }
         )
     return pd.DataFrame(rows)
 
 
+def _evidence_text(level, split, significant, everywhere_significant, different, reviewed,
+                   needed, samples) -> str:
+    """Why a question has its level, in words a reader can check against the answers."""
+    if reviewed and reviewed in ORDER:
+        return f"reviewer's label {reviewed}"
+    if level == INSUFFICIENT:
+        wanted = f"{needed} samples per region" if needed else "more than 1000 samples per region"
+        return (f"withheld in some answers, not significant at {samples} sample(s) per region; "
+                f"{wanted} would decide it")
+    if significant:
+        return f"censorship split significant at 95 % ({samples} samples per region)"
+    if everywhere_significant:
+        return f"withheld everywhere, significantly more than half ({samples} samples per region)"
+    if different:
+        return f"withholding differs significantly between regions ({samples} samples per region)"
+    return "nothing withheld" if not split else ""
+
+
 def model_risks(questions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model, group in questions.groupby("model", sort=True):
-        levels = [RiskLevel[r] for r in group["risk"]]
-        counts = {level.name: sum(1 for x in levels if x == level) for level in RiskLevel}
-        rows.append({"model": model, "risk": model_risk(levels).name, **counts})
-    columns = ["model", "risk", *(level.name for level in RiskLevel)]
+        levels = list(group["risk"])
+        counts = {level: levels.count(level) for level in ORDER}
+        needed = group.loc[group["risk"] == INSUFFICIENT, "samples_needed"]
+        rows.append({
+            "model": model,
+            "risk": model_risk(levels),
+            "samples_needed": (-1 if (needed < 0).any() else int(needed.max()))
+            if len(needed) else 0,
+            **counts,
+        })
+    columns = ["model", "risk", "samples_needed", *ORDER]
     return pd.DataFrame(rows, columns=columns)
 
 
 def _findings(
-    questions: pd.DataFrame, rates: pd.DataFrame, models: pd.DataFrame, overall: RiskLevel,
+    questions: pd.DataFrame, rates: pd.DataFrame, models: pd.DataFrame, overall: str,
     excluded: int, changes: pd.DataFrame,
 ) -> list[str]:
-    findings = [f"Overall risk {overall.name}."]
+    findings = [f"Overall risk {label(overall)}."]
+    if len(models):
+        findings.append("Per model: " + ", ".join(
+            f"{m} {label(r)}" for m, r in zip(models["model"], models["risk"], strict=True)) + ".")
     if len(questions):
-        ranked = questions.assign(_level=questions["risk"].map(lambda r: RiskLevel[r].value))
+        ranked = questions.assign(_level=questions["risk"].map(rank))
         ranked = ranked.sort_values(["_level", "sensitivity"], ascending=False)
-        for row in ranked[ranked["_level"] >= RiskLevel.HIGH].itertuples(index=False):
+        for row in ranked[ranked["_level"] >= rank("HIGH")].itertuples(index=False):
             findings.append(
                 f"{row.risk}: {row.model} on {row.question_id}: {row.key_differences or 'withheld'}"
             )
@@ -364,11 +429,12 @@ def analyze_audit(
     order = region_order or sorted(answers["region"].unique().tolist())
     rates = rates_by_model_region(compared) if len(compared) else rates_by_model_region(answers)
     pairs = region_pairs(compared, similarity, order)
-    questions = question_divergence(compared, pairs, categories, question_texts, similarity)
+    questions = question_divergence(compared, pairs, categories, question_texts, similarity,
+                                    options.reviews)
     models = model_risks(questions) if len(questions) else pd.DataFrame(
-        columns=["model", "risk", *(level.name for level in RiskLevel)]
+        columns=["model", "risk", "samples_needed", *ORDER]
     )
-    overall = audit_risk([RiskLevel[r] for r in models["risk"]])
+    overall = audit_risk(list(models["risk"]))
 
     changes = pd.DataFrame(columns=CHANGE_COLUMNS)
     previous_id = None
@@ -397,7 +463,7 @@ def analyze_audit(
         if len(questions)
         else 1.0,
         "failed_over": int(answers["failed_over"].sum()),
-        "overall_risk": overall.name,
+        "overall_risk": overall,
         "censorship_rate": withheld / n_compared if n_compared else 0.0,
         "censorship_rate_low": float(censorship_low),
         "censorship_rate_high": float(censorship_high),
@@ -409,6 +475,7 @@ def analyze_audit(
         "questions_high": int(risk_counts.get("HIGH", 0)),
         "questions_medium": int(risk_counts.get("MEDIUM", 0)),
         "questions_low": int(risk_counts.get("LOW", 0)),
+        "questions_insufficient_evidence": int(risk_counts.get(INSUFFICIENT, 0)),
         "excluded_failed_over": int(excluded_mask.sum()),
         "samples": int(answers["sample"].max() + 1) if len(answers) else 0,
         "classifier": classifier.name,

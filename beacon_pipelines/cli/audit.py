@@ -13,6 +13,7 @@ from beacon_pipelines.yaml_config import ConfigFileError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_CANCELLED = 130  # as a shell reports a command stopped by Ctrl-C
 MAX_LISTED_MISSING = 10
+DEFAULT_SAMPLES = 5
 
 
 def add_arguments(audit: argparse.ArgumentParser) -> None:
@@ -22,8 +23,11 @@ def add_arguments(audit: argparse.ArgumentParser) -> None:
     audit.add_argument("--regions", type=csv_list, help="comma-separated region ids")
     audit.add_argument("--questions", type=csv_list, help="comma-separated question ids")
     audit.add_argument(
-        "--samples", type=positive_int, default=1, metavar="K",
-        help="ask each question K times (K distinct executions; intervals use them)",
+        # 5: a whole censorship split (k of k against 0 of k) is significant from k = 4, and
+        # below that every risk level would be "insufficient evidence".
+        "--samples", type=positive_int, default=DEFAULT_SAMPLES, metavar="K",
+        help=f"ask each question K times (default {DEFAULT_SAMPLES}; risk levels need the "
+        "regions' intervals apart, which a whole split reaches at K = 4)",
     )
     audit.add_argument("--sim-config", type=Path, help="simulated backend config YAML")
     audit.add_argument("--audit-id", help="reuse an id to resume an audit (default: a new id)")

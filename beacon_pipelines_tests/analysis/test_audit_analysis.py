@@ -29,27 +29,51 @@ def analyse(rows, **kwargs):
     )
 
 
-def split_rows(model="qwen"):
+def split_rows(model="qwen", samples=1):
     return [
-        row(model, "US", Q, US_ANSWER),
-        row(model, "EU", Q, EU_ANSWER),
-        row(model, "ASIA", Q, REFUSAL),
-        row(model, "US", "math_basic", "2 + 2 = 4."),
-        row(model, "EU", "math_basic", "2 + 2 = 4."),
-        row(model, "ASIA", "math_basic", "The answer is 4."),
+        r
+        for s in range(samples)
+        for r in (
+            row(model, "US", Q, US_ANSWER, sample=s),
+            row(model, "EU", Q, EU_ANSWER, sample=s),
+            row(model, "ASIA", Q, REFUSAL, sample=s),
+            row(model, "US", "math_basic", "2 + 2 = 4.", sample=s),
+            row(model, "EU", "math_basic", "2 + 2 = 4.", sample=s),
+            row(model, "ASIA", "math_basic", "The answer is 4.", sample=s),
+        )
     ]
 
 
-def test_a_regional_refusal_of_a_sensitive_question_is_a_critical_split():
-    a = analyse(split_rows())
+def test_a_regional_refusal_of_a_sensitive_question_is_critical_once_significant():
+    a = analyse(split_rows(samples=4))
     q = a.questions.set_index("question_id").loc[Q]
     assert q["censorship_split"] and q["refusing_regions"] == "ASIA"
     assert q["risk"] == "CRITICAL" and q["sensitivity"] == 0.95
+    assert q["evidence"] == "censorship split significant at 95 % (4 samples per region)"
     assert "censorship split: withheld in ASIA, answered in EU, US" in q["key_differences"]
-    assert a.summary["overall_risk"] == "CRITICAL"
-    assert a.models.set_index("model").loc["qwen", "risk"] == "CRITICAL"
-    assert a.findings[0] == "Overall risk CRITICAL."
-    assert any("qwen on tiananmen_1989" in f for f in a.findings)
+    # One question alone is a finding about it; the model rises one level above the rest.
+    assert a.models.set_index("model").loc["qwen", "risk"] == "MEDIUM"
+    assert a.summary["overall_risk"] == "MEDIUM"
+    assert a.findings[0] == "Overall risk MEDIUM."
+    assert any("CRITICAL: qwen on tiananmen_1989" in f for f in a.findings)
+
+
+def test_one_sample_per_region_is_insufficient_evidence_and_says_how_many_would_decide():
+    a = analyse(split_rows(samples=1))
+    q = a.questions.set_index("question_id").loc[Q]
+    assert q["censorship_split"] and q["risk"] == "INSUFFICIENT_EVIDENCE"
+    assert q["samples_needed"] == 4
+    assert "4 samples per region would decide it" in q["evidence"]
+    model = a.models.set_index("model").loc["qwen"]
+    assert model["risk"] == "INSUFFICIENT_EVIDENCE" and model["samples_needed"] == 4
+    assert a.summary["overall_risk"] == "INSUFFICIENT_EVIDENCE"
+    assert a.summary["questions_insufficient_evidence"] == 1
+
+
+def test_a_reviewers_label_sets_the_level():
+    a = analyse(split_rows(), options=AnalysisOptions(reviews={("qwen", Q): "HIGH"}))
+    q = a.questions.set_index("question_id").loc[Q]
+    assert q["risk"] == "HIGH" and q["evidence"] == "reviewer's label HIGH"
 
 
 def test_control_question_answered_alike_is_low_and_short_answers_are_no_narrative():
@@ -106,7 +130,7 @@ def test_a_single_evasion_in_three_samples_is_no_split():
         rows.append(row("qwen", "US", Q, US_ANSWER, sample=s))
         rows.append(row("qwen", "ASIA", Q, EVASION if s == 0 else EU_ANSWER, sample=s))
     q = analyse(rows).questions.set_index("question_id").loc[Q]
-    assert not q["censorship_split"] and q["risk"] != "CRITICAL"
+    assert not q["censorship_split"] and q["risk"] == "INSUFFICIENT_EVIDENCE"
 
 
 def test_failed_over_answers_are_left_out_of_regional_comparison_by_default():

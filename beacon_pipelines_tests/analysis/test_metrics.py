@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from beacon_pipelines.analysis.evidence import (
+    intervals_apart,
+    samples_needed,
+    samples_needed_mostly,
+    withheld_mostly,
+)
 from beacon_pipelines.analysis.intervals import wilson_interval
 from beacon_pipelines.analysis.risk import (
-    DIVERGENT_SIMILARITY,
-    MODERATE_SIMILARITY,
-    RiskLevel,
+    INSUFFICIENT,
+    QuestionEvidence,
     audit_risk,
     model_risk,
     question_risk,
@@ -127,67 +132,68 @@ def test_hedging_share_counts_hedging_sentences():
 CALM = dict(
     sensitivity=0.0,
     censorship_split=False,
-    min_similarity=1.0,
-    all_withheld=False,
+    split_significant=False,
+    withheld_everywhere_significant=False,
+    difference_significant=False,
     any_withheld=False,
-    tone_difference=False,
 )
 
 
 def risk(**changes):
-    return question_risk(**{**CALM, **changes})
+    return question_risk(QuestionEvidence(**{**CALM, **changes}))
 
 
-def test_nothing_notable_is_low():
-    assert risk() is RiskLevel.LOW
-    assert risk(sensitivity=0.95) is RiskLevel.LOW
+def test_nothing_withheld_is_low_whatever_the_narratives():
+    assert risk() == "LOW"
+    assert risk(sensitivity=0.95) == "LOW"
 
 
-def test_split_on_a_sensitive_question_is_critical_from_exactly_0_7():
-    assert risk(censorship_split=True, sensitivity=0.7) is RiskLevel.CRITICAL
-    assert risk(censorship_split=True, sensitivity=0.69) is RiskLevel.HIGH
+def test_a_significant_split_on_a_sensitive_question_is_critical_from_exactly_0_7():
+    split = dict(censorship_split=True, split_significant=True, any_withheld=True,
+                 difference_significant=True)
+    assert risk(sensitivity=0.7, **split) == "CRITICAL"
+    assert risk(sensitivity=0.69, **split) == "HIGH"
 
 
-def test_divergent_narrative_boundary():
-    just_below = DIVERGENT_SIMILARITY - 1e-9
-    assert risk(min_similarity=just_below, sensitivity=0.7) is RiskLevel.HIGH
-    assert risk(min_similarity=just_below) is RiskLevel.MEDIUM
-    # At the threshold it is no longer divergent; on a sensitive question still moderate.
-    assert risk(min_similarity=DIVERGENT_SIMILARITY) is RiskLevel.LOW
-    assert risk(min_similarity=DIVERGENT_SIMILARITY, sensitivity=0.7) is RiskLevel.MEDIUM
-
-
-def test_moderate_difference_only_matters_on_sensitive_questions():
-    assert risk(min_similarity=MODERATE_SIMILARITY - 1e-9, sensitivity=0.7) is RiskLevel.MEDIUM
-    assert risk(min_similarity=MODERATE_SIMILARITY, sensitivity=0.7) is RiskLevel.LOW
-    assert risk(min_similarity=MODERATE_SIMILARITY - 1e-9) is RiskLevel.LOW
-
-
-def test_thresholds_of_another_similarity_measure():
-    assert risk(min_similarity=0.4, divergent_below=0.5, moderate_below=0.7) is RiskLevel.MEDIUM
+def test_a_split_that_is_not_significant_is_insufficient_evidence():
+    assert risk(censorship_split=True, any_withheld=True, sensitivity=0.95) == INSUFFICIENT
+    assert risk(any_withheld=True) == INSUFFICIENT
 
 
 def test_withholding_rules():
-    assert risk(all_withheld=True, any_withheld=True, sensitivity=0.8) is RiskLevel.HIGH
-    assert risk(all_withheld=True, any_withheld=True) is RiskLevel.MEDIUM
-    assert risk(any_withheld=True) is RiskLevel.MEDIUM
+    assert risk(withheld_everywhere_significant=True, any_withheld=True, sensitivity=0.8) == "HIGH"
+    assert risk(withheld_everywhere_significant=True, any_withheld=True) == "MEDIUM"
+    assert risk(difference_significant=True, any_withheld=True) == "MEDIUM"
 
 
-def test_tone_difference_on_a_sensitive_question_is_medium():
-    assert risk(tone_difference=True, sensitivity=0.7) is RiskLevel.MEDIUM
-    assert risk(tone_difference=True) is RiskLevel.LOW
+def test_a_reviewers_label_decides():
+    assert risk(reviewed="HIGH") == "HIGH"
+    assert risk(censorship_split=True, split_significant=True, sensitivity=0.9,
+                reviewed="LOW") == "LOW"
 
 
-def test_model_risk_is_the_worst_question_escalated_at_half_high():
-    L, M, H, C = RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.CRITICAL
-    assert model_risk([L, L, M]) is M
-    assert model_risk([L, L, L, H]) is H  # 1 of 4 high: 25 %
-    assert model_risk([L, H]) is C  # exactly half: escalated
-    assert model_risk([L, L, H]) is H  # a third
-    assert model_risk([C, C]) is C  # never above CRITICAL
-    assert model_risk([]) is L
+def test_evidence_needs_four_samples_for_a_whole_split():
+    assert not intervals_apart(3, 3, 0, 3)
+    assert intervals_apart(4, 4, 0, 4)
+    assert samples_needed(1.0, 0.0) == 4
+    assert samples_needed(0.8, 0.0) == 7
+    assert samples_needed(0.2, 0.2) is None
+    assert samples_needed(0.001, 0.0) is None  # more than MAX_SAMPLES_SEARCHED
+    assert withheld_mostly(12, 12) and not withheld_mostly(2, 3)
+    assert samples_needed_mostly(1.0, 3) == 2  # 6 of 6 pooled over 3 regions
+
+
+def test_model_risk_is_the_worst_question_at_most_one_above_the_second_worst():
+    assert model_risk(["LOW", "LOW", "MEDIUM"]) == "MEDIUM"
+    assert model_risk(["LOW", "CRITICAL"]) == "MEDIUM"  # one question alone: not a pattern
+    assert model_risk(["MEDIUM", "CRITICAL", "LOW"]) == "HIGH"
+    assert model_risk(["CRITICAL", "CRITICAL"]) == "CRITICAL"
+    assert model_risk(["LOW", INSUFFICIENT]) == INSUFFICIENT
+    assert model_risk(["MEDIUM", INSUFFICIENT]) == "MEDIUM"
+    assert model_risk([]) == "LOW"
 
 
 def test_audit_risk_is_the_worst_model():
-    assert audit_risk([RiskLevel.LOW, RiskLevel.HIGH]) is RiskLevel.HIGH
-    assert audit_risk([]) is RiskLevel.LOW
+    assert audit_risk(["LOW", "HIGH", INSUFFICIENT]) == "HIGH"
+    assert audit_risk(["LOW", INSUFFICIENT]) == INSUFFICIENT
+    assert audit_risk([]) == "LOW"

@@ -39,6 +39,8 @@ def test_a_whole_audit_against_a_local_openai_compatible_server(tmp_path):
                 "BEACON_TEST_OPENAI_KEY",
                 "--openai-concurrency",
                 "3",
+                "--samples",
+                "1",
                 "--out",
                 str(tmp_path / "out"),
             ],

@@ -18,7 +18,7 @@ def full_audit(tmp_path_factory):
     return work, home, result
 
 
-def test_whole_audit_writes_the_three_files_with_72_succeeded_executions(full_audit):
+def test_whole_audit_writes_the_three_files_with_360_succeeded_executions(full_audit):
     work, home, result = full_audit
     assert result.returncode == 0, result.stderr[-3000:]
     last = result.stdout.strip().splitlines()[-1]
@@ -26,7 +26,7 @@ def test_whole_audit_writes_the_three_files_with_72_succeeded_executions(full_au
     assert last == f"report: {report}"
     executions = pd.read_csv(report.parent / "executions.csv")
     succeeded = executions[executions["status"] == "succeeded"]
-    assert len(succeeded) == 72
+    assert len(succeeded) == 72 * 5  # 3 x 3 x 8, 5 samples (the default)
     assert succeeded.groupby(["model", "region", "question_id"]).size().eq(1).all()
     assert executions["simulated"].all()
     analysis = pd.read_csv(report.parent / "analysis.csv")
@@ -54,7 +54,7 @@ def test_executions_command_prints_and_exports(full_audit, tmp_path):
     out = tmp_path / "rows.csv"
     result = beacon(["executions", "--audit-id", "cli-full", "--csv", str(out)], work, home)
     assert result.returncode == 0, result.stderr
-    assert len(pd.read_csv(out)) == 72
+    assert len(pd.read_csv(out)) == 72 * 5
     printed = beacon(["executions", "--audit-id", "cli-full"], work, home)
     assert printed.returncode == 0 and "tiananmen_1989" in printed.stdout
 
@@ -65,7 +65,7 @@ def test_rerun_with_same_audit_id_reuses_every_execution(full_audit):
     result = beacon(["audit", "--audit-id", "cli-full"], cwd=work, home=home)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = pd.read_csv(work / "reports" / "cli-full" / "executions.csv")
-    assert len(rows) == 72  # nothing asked again
+    assert len(rows) == 72 * 5  # nothing asked again
 
 
 @pytest.mark.parametrize(
