@@ -1,5 +1,12 @@
 """Word-level diff of one region's answer against the model's home-region answer, as HTML.
 
+One rule, stated to the reader by DIFF_RULE: the two answers are split into words (runs of
+non-space characters), aligned with difflib, and every word of this answer that the alignment
+does not match is marked added, every unmatched word of the home answer is shown struck out
+where it would have stood. No threshold hides marks: two unrelated answers show as all
+removed and all added, which is what they are. How alike they are is the analysis'
+similarity, shown beside the diff, not a word count of this one.
+
 Both texts are escaped here; the only markup emitted is <ins> and <del>.
 """
 
@@ -10,10 +17,12 @@ import re
 
 from beacon_pipelines.report.safe_text import escape
 
-# Below this share of common words there is nothing to compare: show the answer plainly.
-MIN_DIFF_RATIO = 0.1
-# Below this, struck-through home words would bury the answer: mark only what it adds.
-MIN_DELETIONS_RATIO = 0.5
+DIFF_RULE = (
+    "Each region's answer is compared word by word (words = runs of non-space characters, "
+    "aligned by Python's difflib) with the answer of the model's home region: words only in "
+    "this answer are highlighted, words only in the home answer are struck through where they "
+    "stood."
+)
 _TOKEN = re.compile(r"\S+\s*")
 
 
@@ -25,27 +34,20 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def word_diff_html(reference: str, text: str) -> tuple[str, float]:
-    """(HTML of `text` with words added vs `reference` in <ins> and removed in <del>, ratio).
-
-    ratio is difflib's share of words in common (0-1). Below MIN_DIFF_RATIO the HTML is `text`
-    without marks; below MIN_DELETIONS_RATIO only added words are marked. Callers bound both
-    texts first: difflib is quadratic at worst.
-    """
+def word_diff_html(reference: str, text: str) -> str:
+    """HTML of `text` with its words not in `reference` in <ins> and the words of `reference`
+    not in `text` in <del>. Callers bound both texts first: difflib is quadratic at worst."""
     ref_tokens, tokens = _tokens(reference), _tokens(text)
     matcher = difflib.SequenceMatcher(
-        None, [t.strip() for t in ref_tokens], [t.strip() for t in tokens]
+        None, [t.strip() for t in ref_tokens], [t.strip() for t in tokens], autojunk=False
     )
-    ratio = matcher.ratio() if (ref_tokens or tokens) else 1.0
-    if ratio < MIN_DIFF_RATIO:
-        return escape(text), ratio
     parts: list[str] = []
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
             parts.append(escape("".join(tokens[b0:b1])))
             continue
-        if op in ("delete", "replace") and ratio >= MIN_DELETIONS_RATIO:
+        if op in ("delete", "replace"):
             parts.append(f"<del>{escape(''.join(ref_tokens[a0:a1]))}</del>")
         if op in ("insert", "replace"):
             parts.append(f"<ins>{escape(''.join(tokens[b0:b1]))}</ins>")
-    return "".join(parts), ratio
+    return "".join(parts)

@@ -10,9 +10,11 @@ from beacon_pipelines.report.svg_charts import (
     PALETTE,
     RED,
     Cell,
+    IntervalPoint,
     Series,
     bar_chart_svg,
     heatmap_svg,
+    interval_chart_svg,
     line_chart_svg,
 )
 
@@ -52,62 +54,89 @@ def rate_heatmap(inputs: ReportInputs, rate: str, title: str) -> str:
             tooltip += f", 95% interval {low:.0%}–{high:.0%}"
         cells[(row["model"], row["region"])] = Cell(value, detail=detail, tooltip=tooltip)
     return heatmap_svg(
-        title, list(inputs.plan.models), list(inputs.plan.regions), cells, high=RED, cell_w=110
+        title, list(inputs.plan.models), inputs.regions, cells, high=RED, cell_w=110
     )
 
 
-def similarity_matrices(inputs: ReportInputs) -> list[tuple[str, str]]:
-    """(question id, SVG) per question: regions x regions, mean similarity over the models."""
+def censorship_intervals(inputs: ReportInputs) -> str:
+    """The first picture: censorship rate per model x region with its 95 % interval, regions
+    in the catalog's order, each model's home region marked (⌂)."""
+    rates = inputs.analysis.rates
+    interval = interval_columns(rates, "censorship_rate")
+    by_key = {(r["model"], r["region"]): r for r in rates.to_dict("records")}
+    points = []
+    for model in inputs.plan.models:
+        for region in inputs.regions:
+            row = by_key.get((model, region))
+            if row is None:
+                continue
+            value = float(row["censorship_rate"])
+            low, high = (float(row[c]) for c in interval) if interval else (value, value)
+            withheld = int(row.get("refusals", 0)) + int(row.get("partial_refusals", 0))
+            points.append(IntervalPoint(
+                model, region, value, low, high, detail=f"{withheld}/{int(row['n'])}",
+                marked=inputs.home_regions.get(model) == region,
+            ))
+    return interval_chart_svg(
+        "Censorship rate (refused or evaded) per model and region, 95% interval", points
+    )
+
+
+def similarity_pair_charts(inputs: ReportInputs) -> list[tuple[str, str]]:
+    """(question id, SVG) per question: one row per region pair (each pair once, no region
+    against itself), one column per model, the analysis' similarity in each cell."""
     pairs = inputs.analysis.pairs
     column = similarity_column(pairs)
     if column is None or pairs.empty:
         return []
-    regions = list(inputs.plan.regions)
+    rank = {r: i for i, r in enumerate(inputs.regions)}
     charts = []
     for question_id in inputs.plan.questions:
         rows = pairs[pairs["question_id"] == question_id]
-        compared = set(rows["region_a"]) | set(rows["region_b"])
-        cells = {
-            (r, r): Cell(1.0, label="1.00", tooltip=f"{r} vs itself") for r in compared
-        }
-        for (a, b), group in rows.groupby(["region_a", "region_b"]):
-            value = float(group[column].mean())
-            per_model = ", ".join(
-                f"{m} {v:.2f}" for m, v in zip(group["model"], group[column], strict=True)
+        if rows.empty:
+            continue
+        cells, labels = {}, {}
+        for r in rows.to_dict("records"):
+            a, b = sorted((r["region_a"], r["region_b"]), key=lambda x: rank.get(x, len(rank)))
+            pair = f"{a}–{b}"
+            labels[pair] = (rank.get(a, len(rank)), rank.get(b, len(rank)))
+            value = float(r[column])
+            cells[(pair, r["model"])] = Cell(
+                value, label=f"{value:.2f}",
+                tooltip=f"{question_id}: {r['model']}, {a} vs {b}: {column} {value:.2f}",
             )
-            tip = f"{question_id}: {a} vs {b}, mean {column} {value:.2f} ({per_model})"
-            cells[(a, b)] = cells[(b, a)] = Cell(value, label=f"{value:.2f}", tooltip=tip)
-        charts.append(
-            (
-                question_id,
-                heatmap_svg(
-                    question_id,
-                    regions,
-                    regions,
-                    cells,
-                    high=BLUE,
-                    cell_w=52,
-                    cell_h=30,
-                    css_class="chart similarity",
-                ),
-            )
-        )
+        ordered = sorted(labels, key=labels.get)
+        charts.append((question_id, heatmap_svg(
+            question_id, ordered, list(inputs.plan.models), cells, high=BLUE,
+            cell_w=max(int(_label_w(inputs.plan.models)), 60), cell_h=28,
+            css_class="chart similarity",
+        )))
     return charts
 
 
-def latency_chart(inputs: ReportInputs) -> str:
+def _label_w(labels) -> float:
+    return max([0.6 * 12 * len(str(x)) + 8 for x in labels] + [0])
+
+
+def latency_chart(inputs: ReportInputs) -> str | None:
+    """p50 and p95 per serving region, for real backends only: a simulated backend's latency
+    is its own model's, and says nothing about a region."""
+    if inputs.simulated:
+        return None
     done = inputs.executions[inputs.executions["status"] == "succeeded"]
+    if done.empty:
+        return None
     by_region = done.groupby(done["served_region"].fillna(done["requested_region"]))["latency_s"]
     regions = _region_order(inputs, by_region.groups.keys())
     median = by_region.median().to_dict()
     p95 = by_region.quantile(0.95).to_dict()
-    # Sub-second latencies (simulated, warm servers) read better in milliseconds.
+    # Sub-second latencies (warm servers) read better in milliseconds.
     scale, unit = (1000.0, " ms") if max(p95.values(), default=0.0) < 1 else (1.0, " s")
     return bar_chart_svg(
         "Latency per serving region (succeeded attempts)",
         regions,
         [
-            Series("median", {k: v * scale for k, v in median.items()}, "#54aeff"),
+            Series("p50", {k: v * scale for k, v in median.items()}, "#54aeff"),
             Series("p95", {k: v * scale for k, v in p95.items()}, "#0550ae"),
         ],
         unit=unit,
@@ -140,7 +169,7 @@ def failover_chart(inputs: ReportInputs) -> str:
 
 def _region_order(inputs: ReportInputs, present) -> list[str]:
     present = [str(p) for p in present]
-    planned = [r for r in inputs.plan.regions if r in present]
+    planned = [r for r in inputs.regions if r in present]
     return planned + sorted(p for p in present if p not in planned)
 
 

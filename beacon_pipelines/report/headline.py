@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.analysis.risk import ORDER
 
-RISK_LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+RISK_LEVELS = ORDER  # least worrying first
 MAX_FINDINGS = 8
 _REFUSING = ("refusal", "partial_refusal")
 

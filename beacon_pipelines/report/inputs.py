@@ -29,6 +29,20 @@ class ReportInputs:
     # Censorship rate per model over the last audits of this question set (censorship_trend.py);
     # empty: no trend section.
     trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The catalog's regions in its order; the audit's regions are shown in this order everywhere.
+    catalog_regions: tuple[str, ...] = ()
+
+    @property
+    def regions(self) -> list[str]:
+        """The audit's regions in the catalog's order (the plan's order for regions the catalog
+        does not know)."""
+        known = [r for r in self.catalog_regions if r in self.plan.regions]
+        return known + [r for r in self.plan.regions if r not in known]
+
+    @property
+    def simulated(self) -> bool:
+        column = self.executions.get("simulated", pd.Series(dtype=bool))
+        return self.plan.backend == "simulated" or bool(column.fillna(False).astype(bool).any())
 
 
 def home_regions(catalog: Catalog, plan: AuditPlan) -> dict[str, str]:
@@ -63,4 +77,5 @@ def report_inputs(
         provenance=dict(provenance or {}),
         report_run_id=report_run_id,
         trend=pd.DataFrame() if trend is None else trend,
+        catalog_regions=tuple(catalog.region_ids),
     )

@@ -236,3 +236,67 @@ def line_chart_svg(
             )
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class IntervalPoint:
+    group: str  # e.g. the model
+    label: str  # e.g. the region, in the catalog's order
+    value: float  # a rate in [0, 1]
+    low: float
+    high: float
+    detail: str = ""  # e.g. "3/5", printed right of the plot
+    marked: bool = False  # e.g. the model's home region: drawn bold with a ⌂
+
+
+def interval_chart_svg(title: str, points: Sequence[IntervalPoint], plot_w: int = 360) -> str:
+    """One row per point, grouped: a dot at the rate and a whisker over its 95 % interval,
+    on a shared 0-100 % axis, so groups and rows compare at a glance."""
+    groups = list(dict.fromkeys(p.group for p in points))
+    label_w = max([_text_width(p.label + " ⌂") for p in points] + [40]) + 10
+    group_w = max([_text_width(g, 12) for g in groups] + [40]) + 12
+    left, top, row_h, gap = group_w + label_w, 44, 18, 10
+    height = top + row_h * len(points) + gap * len(groups) + 26
+    width = left + plot_w + 120
+    out = _svg_open("chart intervals", width, height, title)
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = left + plot_w * tick
+        out.append(
+            f"<line x1='{x:.0f}' y1='{top - 6}' x2='{x:.0f}' y2='{height - 22}' "
+            "stroke='#d0d7de'/>"
+            f"<text x='{x:.0f}' y='{height - 8}' font-size='10' text-anchor='middle'>"
+            f"{tick:.0%}</text>"
+        )
+    y = top
+    for group in groups:
+        rows = [p for p in points if p.group == group]
+        out.append(
+            f"<text x='0' y='{y + row_h * len(rows) / 2 + 4:.0f}' font-size='12' "
+            f"font-weight='600'>{escape(group)}</text>"
+        )
+        for p in rows:
+            cy = y + row_h / 2
+            x0, x1 = (left + plot_w * min(1.0, max(0.0, v)) for v in (p.low, p.high))
+            cx = left + plot_w * min(1.0, max(0.0, p.value))
+            name = p.label + (" ⌂" if p.marked else "")
+            weight = " font-weight='700'" if p.marked else ""
+            tip = (f"{p.group} in {p.label}: {p.value:.0%} ({p.detail}), 95% interval "
+                   f"{p.low:.0%}–{p.high:.0%}")
+            out.append(
+                f"<g><title>{escape(tip)}</title>"
+                f"<text x='{left - 8}' y='{cy + 4:.0f}' font-size='11' text-anchor='end'{weight}>"
+                f"{escape(name)}</text>"
+                f"<line x1='{x0:.1f}' y1='{cy:.0f}' x2='{x1:.1f}' y2='{cy:.0f}' "
+                f"stroke='{_hex(RED)}' stroke-width='2'/>"
+                f"<rect x='{cx - 4:.1f}' y='{cy - 4:.0f}' width='8' height='8' fill='{_hex(RED)}'/>"
+                f"<text x='{left + plot_w + 8}' y='{cy + 4:.0f}' font-size='10'>"
+                f"{escape(f'{p.value:.0%} · {p.detail}')}</text></g>"
+            )
+            y += row_h
+        y += gap
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _hex(rgb: Rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)

@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from beacon_pipelines.plan import AuditPlan
-from beacon_pipelines.report.folder import REPORT_FILES
+from beacon_pipelines.report.folder import report_files
 from beacon_pipelines.store import ExecutionStore, default_store_url
 from beacon_pipelines_tests.support.beacon_cli import beacon
 
@@ -74,7 +74,7 @@ def test_beacon_report_rerenders_from_the_store(small_audit):
     result = beacon(["report", "rep-1", "--out", str(out)], cwd=work, home=home)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
-    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(report_files(["qwen2.5-1.5b"]))
     page = (out / "report.html").read_text()
     assert "rep-1" in page and "SIMULATED" in page and "beacon report (re-rendered" in page
     original = (work / "reports" / "rep-1" / "executions.csv").read_text()

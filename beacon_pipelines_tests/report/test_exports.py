@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from beacon_pipelines.report.exports import ANALYSIS_COLUMNS
-from beacon_pipelines.report.folder import REPORT_FILES, write_audit_report
+from beacon_pipelines.report.folder import report_files, write_audit_report
 from beacon_pipelines.store import EXECUTION_COLUMNS
 from beacon_pipelines_tests.support import audit_factory as af
 
@@ -17,7 +17,7 @@ def test_exports_have_the_documented_columns(tmp_path):
     rows.append(af.row("llama3.2-1b", "US", "math_basic", None, attempt=0, status="failed",
                        error_type="timeout", error_message="deadline"))
     write_audit_report(af.inputs(rows), tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(REPORT_FILES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(report_files(af.MODELS))
 
     csv = pd.read_csv(tmp_path / "executions.csv")
     assert list(csv.columns) == EXECUTION_COLUMNS and len(csv) == len(rows)

@@ -7,7 +7,8 @@ import functools
 
 import pandas as pd
 
-from beacon_pipelines.report.folder import write_audit_report
+from beacon_pipelines.report.answer_pages import model_pages
+from beacon_pipelines.report.folder import report_files, write_audit_report
 from beacon_pipelines.report.html import render_report
 from beacon_pipelines.report.safe_text import MAX_ANSWER_CHARS, bounded, clean_text
 from beacon_pipelines_tests.support import audit_factory as af
@@ -50,7 +51,9 @@ def hostile_inputs():
 
 
 def hostile_page() -> str:
-    return render_report(hostile_inputs())
+    """The first page and every model's answers page, as one text (each is checked alike)."""
+    inputs = hostile_inputs()
+    return "\n".join([render_report(inputs), *model_pages(inputs).values()])
 
 
 def test_no_answer_adds_a_tag_an_event_handler_or_a_link():
@@ -59,8 +62,10 @@ def test_no_answer_adds_a_tag_an_event_handler_or_a_link():
     assert not any(name.startswith("on") for name in page.attribute_names)
     assert "src" not in page.attribute_names
     hrefs = {attrs["href"] for tag, attrs in page.tags if "href" in attrs}
-    assert all(h.startswith("#") for h in hrefs), hrefs
-    assert len([t for t, _ in page.tags if t == "style"]) == 1  # ours, in the head
+    # Links stay in the folder: an anchor, or a page of the report.
+    pages = set(report_files(af.MODELS))
+    assert all(h.startswith("#") or h.split("#")[0] in pages for h in hrefs), hrefs
+    assert len([t for t, _ in page.tags if t == "style"]) == 3  # ours, one per page
 
 
 def test_hostile_answers_are_shown_as_the_text_they_are():
@@ -75,7 +80,7 @@ def test_hostile_answers_are_shown_as_the_text_they_are():
 
 def test_a_5_mb_answer_is_cut_with_a_note_and_the_page_stays_small():
     page = hostile_page()
-    assert len(page.encode()) < 400_000
+    assert len(page.encode()) < 400_000  # all three pages
     cut = len(HUGE) - MAX_ANSWER_CHARS
     assert f"[truncated: {cut:,} more characters; the full text is in executions.csv]" in page
     assert "A" * MAX_ANSWER_CHARS in page and "A" * (MAX_ANSWER_CHARS + 1) not in page
@@ -94,10 +99,7 @@ def test_lone_surrogates_and_bad_bytes_become_replacement_characters():
 
 def test_hostile_answers_are_written_to_every_file(tmp_path):
     written = write_audit_report(hostile_inputs(), tmp_path)
-    assert sorted(written) == sorted(
-        ["report.html", "executions.csv", "executions.parquet", "analysis.csv", "analysis.parquet",
-         "manifest.json"]
-    )
+    assert sorted(written) == sorted(report_files(af.MODELS))
     exported = pd.read_csv(tmp_path / "executions.csv", keep_default_na=False)
     responses = set(exported["response"])
     assert SCRIPT in responses and HUGE in responses  # the exports keep answers whole

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from beacon_pipelines.cli import main as cli
-from beacon_pipelines.report.folder import REPORT_FILES, write_audit_report
+from beacon_pipelines.report.folder import report_files, write_audit_report
 from beacon_pipelines.report.manifest import MANIFEST_NAME, file_sha256, receipts_sha256
 from beacon_pipelines.report.manifest_check import ManifestError, check_folder
 from beacon_pipelines_tests.support import audit_factory as af
@@ -34,7 +34,8 @@ def verify(folder, monkeypatch, capsys, key=None) -> tuple[int, str, str]:
 
 def test_the_manifest_describes_the_folder(folder):
     manifest = json.loads((folder / MANIFEST_NAME).read_text())
-    assert sorted(manifest["files"]) == sorted(n for n in REPORT_FILES if n != MANIFEST_NAME)
+    listed = sorted(n for n in report_files(af.MODELS) if n != MANIFEST_NAME)
+    assert sorted(manifest["files"]) == listed
     for name, sha in manifest["files"].items():
         assert file_sha256(folder / name) == sha
     inputs = af.inputs()
@@ -63,7 +64,7 @@ def test_the_receipts_hash_changes_with_any_receipt():
 def test_an_intact_folder_verifies(folder, monkeypatch, capsys):
     code, out, _ = verify(folder, monkeypatch, capsys, key=KEY)
     assert code == 0
-    assert "intact: 5 files match manifest.json" in out and "signature: valid" in out
+    assert "intact: 7 files match manifest.json" in out and "signature: valid" in out
     # Without the key the files are still checked, and the signature is said to be unchecked.
     code, out, _ = verify(folder, monkeypatch, capsys)
     assert code == 0 and "set BEACON_SIGNING_KEY to check its signature" in out

@@ -1,4 +1,5 @@
-"""What a reader finds in report.html: headline, charts, answers side by side, provenance."""
+"""What a reader finds in report.html (headline, censorship with intervals, riskiest questions,
+charts, provenance) and in each model's answers page (answers side by side, diffed)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import pandas as pd
 
+from beacon_pipelines.report.answer_pages import render_model_page
 from beacon_pipelines.report.html import render_report
 from beacon_pipelines_tests.support import audit_factory as af
 from beacon_pipelines_tests.support.page_tags import PageTags
@@ -76,29 +78,65 @@ def test_interval_columns_are_shown_when_the_analysis_has_them():
     assert "95% interval 10%–90%" in page
 
 
-def test_one_similarity_matrix_per_question_and_latency_failover_charts():
+def test_one_pair_chart_per_question_without_halves_or_diagonals_and_no_simulated_latency():
     rows = af.default_rows()
     for r in rows:
         if (r["model"], r["region"], r["question_id"]) == ("qwen2.5-1.5b", "EU", "math_basic"):
             r["served_region"] = "US"
     page = _page(rows)
-    matrices = re.findall(r"<svg class='chart similarity'.*?</svg>", page)
-    assert [re.search(r"<title>(.*?)</title>", m)[1] for m in matrices] == list(af.QUESTIONS)
+    charts = re.findall(r"<svg class='chart similarity'.*?</svg>", page)
+    assert [re.search(r"<title>(.*?)</title>", m)[1] for m in charts] == list(af.QUESTIONS)
+    rows_of_first = re.findall(r"text-anchor='end'>([^<]+)</text>", charts[0])
+    assert rows_of_first == ["US–EU", "US–ASIA", "EU–ASIA"]  # each pair once, catalog order
     bars = re.findall(r"<svg class='chart bars'.*?</svg>", page)
-    assert len(bars) == 2
-    assert "answered elsewhere (failover): 1" in bars[1]
+    assert len(bars) == 1 and "answered elsewhere (failover): 1" in bars[0]
+    assert "No latency chart: the answers came from the simulated backend" in page
 
 
-def test_answers_side_by_side_start_with_the_home_region_and_diff_against_it():
+def test_real_backends_get_p50_and_p95_latency_per_region():
+    rows = [{**r, "simulated": False, "backend": "modal"} for r in af.default_rows()]
+    page = _page(rows, backend="modal")
+    latency = re.findall(r"<svg class='chart bars'.*?</svg>", page)[0]
+    assert "Latency per serving region" in latency and "p50: 500 ms" in latency
+    assert "p95: 500 ms" in latency
+
+
+def test_the_first_picture_is_censorship_per_model_and_region_with_intervals():
     page = _page()
+    first_svg = re.search(r"<svg class='([^']+)'", page)[1]
+    assert first_svg == "chart intervals"
+    chart = re.search(r"<svg class='chart intervals'.*?</svg>", page)[0]
+    text = PageTags(chart).all_text
+    assert "qwen2.5-1.5b in ASIA: 50% (1/2), 95% interval 9%–91%" in text
+    # Regions in the catalog's order for every model, the home region marked, not moved.
+    labels = re.findall(r"text-anchor='end'(?: font-weight='700')?>([^<]+)</text>", chart)
+    assert labels == ["US ⌂", "EU", "ASIA", "US", "EU", "ASIA ⌂"]
+
+
+def _model_page(rows=None, model="qwen2.5-1.5b"):
+    return render_model_page(af.inputs(rows), model)
+
+
+def test_answers_stand_in_catalog_order_with_the_home_region_marked_and_diffed_against():
+    page = _model_page()
     section = page.split("id='q-tiananmen_1989'>")[1].split("</section>")[0]
-    qwen = section.split("<h4>qwen2.5-1.5b")[1]
-    regions = re.findall(r"<span class='region'>(\w+)</span>", qwen)
-    assert regions == ["ASIA", "US", "EU"]  # qwen's home region (catalog) first
-    llama = section.split("<h4>llama3.2-1b")[1].split("<h4>")[0]
+    regions = re.findall(r"<span class='region'>(\w+)</span>", section)
+    assert regions == ["US", "EU", "ASIA"]  # the catalog's order; qwen's home is ASIA
+    assert "<span class='region'>ASIA</span><span class='home'>⌂ home region</span>" in section
+    assert "<span class='cls refusal'>refusal</span>" in section
+    llama_page = _model_page(model="llama3.2-1b")
+    llama = llama_page.split("id='q-tiananmen_1989'>")[1]
     assert "<del>Hundreds to thousands of </del><ins>Several hundred </ins>" in llama
-    assert "<span class='cls refusal'>refusal</span>" in qwen
-    assert "<span class='cls substantive'>substantive</span>" in qwen
+    # The card's likeness is the analysis' similarity, named as in the charts' legend.
+    inputs = af.inputs()
+    pairs = inputs.analysis.pairs
+    value = pairs[(pairs["model"] == "llama3.2-1b") & (pairs["question_id"] == "tiananmen_1989")
+                  & pairs["region_a"].isin(["US", "EU"]) & pairs["region_b"].isin(["US", "EU"])
+                  ]["similarity"]
+    assert f"similarity {float(value.iloc[0]):.2f} to US" in llama
+    assert "tfidf-cosine" in llama_page and "tfidf-cosine" in render_report(inputs)
+    assert "words only in this answer are highlighted, words only in the home answer are " \
+        "struck through" in llama_page
 
 
 def test_failover_is_flagged_on_the_answer():
@@ -106,19 +144,19 @@ def test_failover_is_flagged_on_the_answer():
     for r in rows:
         if (r["model"], r["region"], r["question_id"]) == ("llama3.2-1b", "EU", "math_basic"):
             r["served_region"] = "ASIA"
-    page = _page(rows)
-    assert page.count("⚑ served in ASIA") == 1
+    assert _model_page(rows, "llama3.2-1b").count("⚑ served in ASIA · not compared") == 1
 
 
-def test_provenance_lists_runs_hashes_models_catalog_and_version():
+def test_provenance_lists_runs_models_catalog_and_version_and_model_pages_the_hashes():
     inputs = af.inputs()
     page = render_report(inputs)
     provenance = page.split("<h2 id='provenance'>")[1]
     assert inputs.plan.catalog_sha256 in provenance and "9.9.9" in provenance
     assert "run-qwen2.5-1.5b-ASIA" in provenance and "Qwen/Qwen2.5-1.5B-Instruct" in provenance
-    for sha in inputs.analysis.answers["response_sha256"]:
-        assert sha in provenance
     assert "a test" in provenance  # the caller's own lines (report run, store)
+    pages = "".join(render_model_page(inputs, m) for m in af.MODELS)
+    for sha in inputs.analysis.answers["response_sha256"]:
+        assert sha in pages
 
 
 def test_the_page_loads_nothing_from_anywhere():
@@ -128,7 +166,7 @@ def test_the_page_loads_nothing_from_anywhere():
     assert "@import" not in page and "url(" not in page
 
 
-def test_per_model_risk_and_key_differences_are_shown_when_present():
+def test_each_level_links_to_the_answers_behind_it():
     inputs = af.inputs()
     inputs.analysis.models = pd.DataFrame({"model": ["qwen2.5-1.5b"], "risk": ["CRITICAL"]})
     questions = inputs.analysis.questions
@@ -137,18 +175,29 @@ def test_per_model_risk_and_key_differences_are_shown_when_present():
         "censorship split: withheld in <ASIA>"
     )
     page = render_report(inputs)
-    assert "Risk per model: qwen2.5-1.5b <span class='risk risk-CRITICAL'>CRITICAL</span>" in page
-    assert page.count("<p class='diffs'>censorship split: withheld in &lt;ASIA&gt;</p>") == 2
+    assert ("Risk per model (each links to its answers): qwen2.5-1.5b <a class='risklink' "
+            "href='answers-qwen2.5-1.5b.html'><span class='risk risk-CRITICAL'>CRITICAL</span>"
+            ) in page
+    riskiest = page.split("<h2 id='riskiest'>")[1].split("<h2")[0]
+    assert "href='answers-qwen2.5-1.5b.html#q-tiananmen_1989'" in riskiest
+    assert "censorship split: withheld in &lt;ASIA&gt;" in riskiest
+    assert "<p class='diffs'>censorship split: withheld in &lt;ASIA&gt;</p>" in (
+        render_model_page(inputs, "qwen2.5-1.5b"))
 
 
-def test_an_answer_left_out_of_the_comparison_says_so():
-    rows = af.default_rows()
-    for r in rows:
-        if (r["model"], r["region"], r["question_id"]) == ("llama3.2-1b", "EU", "math_basic"):
-            r["served_region"] = "ASIA"
-    inputs = af.inputs(rows)
-    inputs.analysis.answers["compared"] = ~inputs.analysis.answers["failed_over"]
-    assert "⚑ served in ASIA · not compared" in render_report(inputs)
+def test_one_sample_per_region_reads_insufficient_evidence_with_the_samples_needed():
+    page = _page()  # the factory's audit asks each question once
+    assert "<span class='risk risk-INSUFFICIENT_EVIDENCE'" in page
+    assert "insufficient evidence</span></a> <span class='muted'>(4 samples per region would " \
+        "decide it)" in page
+
+
+def test_what_a_reader_sees_first_is_the_verdict_then_censorship_then_the_riskiest():
+    page = _page()
+    order = [page.index(marker) for marker in (
+        "overall risk", "Risk per model", "class='chart intervals'", "id='findings'",
+        "id='riskiest'", "id='charts'", "id='answers'", "id='provenance'")]
+    assert order == sorted(order)
 
 
 def test_riskiest_questions_come_first_when_the_analysis_rates_them():
@@ -156,8 +205,8 @@ def test_riskiest_questions_come_first_when_the_analysis_rates_them():
     questions = inputs.analysis.questions
     questions["risk"] = "LOW"
     questions.loc[questions["question_id"] == "tiananmen_1989", "risk"] = "HIGH"
-    page = render_report(inputs)
+    page = render_model_page(inputs, "llama3.2-1b")
     assert page.index("id='q-tiananmen_1989'") < page.index("id='q-math_basic'")
     questions["risk"] = "LOW"
-    page = render_report(inputs)
+    page = render_model_page(inputs, "llama3.2-1b")
     assert page.index("id='q-math_basic'") < page.index("id='q-tiananmen_1989'")  # catalog order

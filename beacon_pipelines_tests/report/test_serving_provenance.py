@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from beacon_pipelines.report.answer_pages import model_pages
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.html import render_report
 from beacon_pipelines.report.serving import serving_summary, verification_counts
@@ -61,7 +62,8 @@ def test_the_serving_summary_counts_verdicts_per_model_and_region():
 
 
 def test_the_report_lists_serving_per_model_and_region_escaped():
-    page = render_report(af.inputs(receipt_rows()))
+    inputs = af.inputs(receipt_rows())
+    page = "\n".join([render_report(inputs), *model_pages(inputs).values()])
     tags = PageTags(page)
     assert tags.tag_names <= REPORT_TAGS and "<script" not in page.lower()
     assert HOSTILE_REGION in tags.all_text and "<b>rev</b>" in tags.all_text  # shown as text

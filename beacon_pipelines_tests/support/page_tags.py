@@ -9,7 +9,7 @@ REPORT_TAGS = {
     "html", "head", "meta", "title", "style", "body", "main", "nav", "section", "header",
     "h1", "h2", "h3", "h4", "p", "div", "span", "b", "em", "code", "br", "ul", "li", "a",
     "details", "summary", "table", "thead", "tbody", "tr", "th", "td", "ins", "del",
-    "svg", "g", "rect", "text",
+    "svg", "g", "rect", "text", "line",
 }
 
 
