@@ -77,9 +77,10 @@ class PartitionOutcome:
             return {}
         p95_index = max(0, round(0.95 * len(latencies)) - 1)
         return {
-            "latency_p50_s": statistics.median(latencies),
-            "latency_p95_s": latencies[p95_index],
-            "latency_max_s": latencies[-1],
+            # Milliseconds are all a latency figure can carry; more digits are clock noise.
+            "latency_p50_s": round(statistics.median(latencies), 3),
+            "latency_p95_s": round(latencies[p95_index], 3),
+            "latency_max_s": round(latencies[-1], 3),
         }
 
     def served_regions(self) -> dict[str, int]:

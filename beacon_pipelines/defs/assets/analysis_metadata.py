@@ -31,8 +31,24 @@ def table_metadata(frame: pd.DataFrame) -> MetadataValue:
     return MetadataValue.table(records=records, schema=schema)
 
 
+# Digits a figure can carry: a rate of a few hundred answers is good to 0.1 %, a similarity
+# to 0.01; more digits in the UI only look precise.
+_RATE_DIGITS, _SIMILARITY_DIGITS = 4, 3
+
+
+def rounded_summary(summary: dict) -> dict:
+    """The analysis summary for the UI: rates to 0.01 %, similarities to 0.001."""
+    out = {}
+    for key, value in summary.items():
+        if isinstance(value, float):
+            digits = _SIMILARITY_DIGITS if "similarity" in key or "jaccard" in key else _RATE_DIGITS
+            value = round(value, digits)
+        out[key] = value
+    return out
+
+
 def analysis_metadata(analysis: AuditAnalysis) -> dict[str, MetadataValue]:
     return {
         "summary": MetadataValue.md(summary_markdown(analysis)),
-        "rates_table": table_metadata(analysis.rates),
+        "rates_table": table_metadata(analysis.rates.round(_RATE_DIGITS)),
     }

@@ -14,7 +14,7 @@ from dagster import (
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
-from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata
+from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata, rounded_summary
 from beacon_pipelines.defs.assets.kpi_metadata import kpi_metadata_values
 from beacon_pipelines.defs.audit_runs import audit_status
 from beacon_pipelines.defs.lineage import latest_for_audit
@@ -88,7 +88,7 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 # "finalizing" while this runs; the audit's runs carry the final status as the
                 # tag beacon/audit_status, and an observation of this partition records it.
                 "audit_status": status.status,
-                **{k: v for k, v in summary.items()},
+                **rounded_summary(summary),
                 "partitions_used": MetadataValue.json(lineage),
                 **kpi_metadata_values(execution_store, plan, analysed.executions),
                 **analysis_metadata(analysis),  # Markdown summary and rates table (report)

@@ -173,10 +173,14 @@ def build_completion_barrier_sensor(
         execution_store = store.get_store()
         in_flight = _runs_in_flight_by_audit(context.instance)
         decisions: list[BarrierDecision] = []
+        elsewhere: list[str] = []
         for audit_id in candidates:
             plan = execution_store.get_audit(audit_id)
             if plan is None:
-                continue  # materialized against another execution store: not ours to analyse
+                # Materialized against another execution store: not ours to analyse, but the
+                # tick says so rather than dropping it silently.
+                elsewhere.append(f"{audit_id}: not in this execution store, not analysed here")
+                continue
             facts = audit_facts(
                 context.instance, execution_store, plan, inference_key, analysis_key, in_flight
             )
@@ -199,7 +203,14 @@ def build_completion_barrier_sensor(
             if not context.instance.has_dynamic_partition(AUDIT_PARTITIONS.name, r.partition_key)
         ]
         waiting = [d.audit_id for d in decisions if d.blocked_by_runs]
-        summary = "; ".join(f"{d.audit_id}: {d.reason}" for d in decisions if not d.ready)
+        # The tick's skip reason, one clause per audit. Dagster allows no skip reason beside run
+        # requests: a tick that launches shows its runs, and the other audits' reasons are in
+        # its log lines above.
+        summary = "; ".join(
+            [f"{d.audit_id}: {d.reason}" for d in decisions if not d.ready] + elsewhere
+        )
+        for line in elsewhere:
+            context.log.info(f"audit {line}")
         return SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=[AUDIT_PARTITIONS.build_add_request(new_partitions)]
