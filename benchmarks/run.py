@@ -10,6 +10,8 @@ Cases:
   batching       GPU-seconds, one batched call per partition vs one call per question
   analysis       analyze_audit on 100,000 synthetic executions, in a process of its own
   classifier     refusal classifier throughput
+  report         the report folder of a 90,000-execution synthetic audit: first page size,
+                 render time, and open time in headless Chromium (needs `chromium`)
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-CASES = ("orchestration", "batching", "analysis", "classifier")
+CASES = ("orchestration", "batching", "analysis", "classifier", "report")
 TARGETS = {
     "makespan_ratio": "<= 1.15",
     "barrier_gap_s": "<= 2",
     "batched_vs_per_question_gpu_s": "<= 0.35",
     "analysis_100k_s": "< 60",
     "analysis_100k_peak_mb": "< 2048",
+    "report_mb": "<= 10",
+    "report_open_s": "<= 5",
 }
 
 
@@ -139,6 +143,27 @@ def classifier(repeats: int) -> None:
     emit("classifier_answers_per_s", median(runs), "{:.0f}")
 
 
+def report(repeats: int, executions: int) -> None:
+    log(f"report: {executions} executions, {repeats} renders and opens (load {load()})")
+    out = subprocess.run(
+        [sys.executable, str(HERE / "report_scale.py"), str(executions), str(repeats)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    emit("report_executions", result["executions"])
+    emit("report_mb", result["report_mb"], "{:.2f}")
+    emit("report_answer_page_mb", result["answer_pages_mb"], "{:.2f}")
+    emit("report_folder_mb", result["folder_mb"], "{:.1f}")
+    emit("report_write_s", result["report_write_s"], "{:.1f}")
+    if "report_open_s" not in result:
+        print("report_open_s=not measured  # chromium not installed", flush=True)
+        return
+    emit("report_open_s", result["report_open_s"], "{:.2f}")
+    emit("report_open_wall_s", result["report_open_wall_s"], "{:.2f}")
+    emit("browser_start_s", result["browser_start_s"], "{:.2f}")
+    emit("report_answer_page_open_s", result["answers_page_open_s"], "{:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per case (median; >= 3)")
@@ -146,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulated GPU time of one partition (default 10)")
     parser.add_argument("--cap", type=int, default=3)
     parser.add_argument("--executions", type=int, default=100_000)
+    parser.add_argument("--report-executions", type=int, default=90_000)
     parser.add_argument("--only", default=",".join(CASES), help=f"comma-separated: {CASES}")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.only.split(",")]
@@ -165,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         analysis(args.repeats, args.executions)
     if "classifier" in cases:
         classifier(args.repeats)
+    if "report" in cases:
+        report(args.repeats, args.report_executions)
     print(f"load_avg_end={load()}")
     return 0
 

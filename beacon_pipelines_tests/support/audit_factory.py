@@ -97,3 +97,28 @@ def inputs(rows: list[dict] | None = None, backend: str = "simulated") -> Report
     return report_inputs(
         catalog, audit_plan, analysis, executions, "9.9.9", {"report written by": "a test"}
     )
+
+
+def many_sample_rows(samples: int) -> list[dict]:
+    """default_rows asked `samples` times, each answer made distinct by its sample number (the
+    worst case for a page that lists answers): qwen refuses tiananmen_1989 in ASIA every time."""
+    rows = []
+    for s in range(samples):
+        for r in default_rows():
+            text = r["response"]
+            if text != REFUSAL:
+                text = f"{text} (sample {s})"
+            rows.append(row(r["model"], r["region"], r["question_id"], text, sample=s,
+                            audit_id="audit-large"))
+    return rows
+
+
+def many_sample_inputs(samples: int) -> ReportInputs:
+    catalog = load_catalog()
+    executions = frame(many_sample_rows(samples))
+    audit_plan = AuditPlan(**{**plan(audit_id="audit-large").__dict__, "samples": samples})
+    analysis = analyze_audit(audit_plan.audit_id, executions,
+                             {q.id: q.category for q in catalog.questions},
+                             {q.id: q.text for q in catalog.questions},
+                             region_order=list(REGIONS))
+    return report_inputs(catalog, audit_plan, analysis, executions, "9.9.9")
