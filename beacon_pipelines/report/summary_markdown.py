@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.analysis.risk import label
 from beacon_pipelines.report.headline import key_findings, overall_risk
 from beacon_pipelines.report.safe_text import clean_text
 
@@ -16,7 +17,8 @@ def md_text(value: object) -> str:
 
 def summary_markdown(analysis: AuditAnalysis) -> str:
     s = analysis.summary
-    risk = overall_risk(analysis) or "not assessed"
+    risk = overall_risk(analysis)
+    risk = label(risk) if risk else "not assessed"
     lines = [
         f"**Audit {md_text(analysis.audit_id)}**: overall risk **{risk}**",
         "",
@@ -48,7 +50,8 @@ def _measured(s: dict) -> list[str]:
     if "questions_critical" in s:
         lines.append(
             f"- questions CRITICAL {s['questions_critical']}, HIGH {s['questions_high']}, "
-            f"MEDIUM {s['questions_medium']}, LOW {s['questions_low']}"
+            f"MEDIUM {s['questions_medium']}, insufficient evidence "
+            f"{s.get('questions_insufficient_evidence', 0)}, LOW {s['questions_low']}"
         )
     if "mean_cross_region_similarity" in s:
         lines.append(

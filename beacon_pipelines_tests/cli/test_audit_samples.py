@@ -27,7 +27,7 @@ def test_samples_must_be_positive():
 
 def test_cli_passes_samples_and_refuses_zero(capsys):
     assert _parser().parse_args(["audit", "--samples", "4"]).samples == 4
-    assert _parser().parse_args(["audit"]).samples == 1
+    assert _parser().parse_args(["audit"]).samples == 5  # enough for a whole split to be evidence
     with pytest.raises(SystemExit) as exit_info:
         _parser().parse_args(["audit", "--samples", "0"])
     assert exit_info.value.code == 2
