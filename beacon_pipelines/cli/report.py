@@ -70,7 +70,7 @@ def rerender_report(
         warnings.append(note)
         provenance["catalog note"] = note
     inputs = report_inputs(
-        catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance, trend
+        catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance, trend=trend
     )
     target = Path(out_dir or Path(DEFAULT_REPORTS_DIR) / audit_id).resolve()
     # Outside Dagster the key comes straight from the environment, and goes nowhere else.

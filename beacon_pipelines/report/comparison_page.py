@@ -10,7 +10,7 @@ import pandas as pd
 
 from beacon_pipelines.analysis.audit_comparison import AuditComparison
 from beacon_pipelines.report.exports import write_files
-from beacon_pipelines.report.html import _CSS, table_html
+from beacon_pipelines.report.page_parts import page, table_html
 from beacon_pipelines.report.safe_text import escape
 
 COMPARISON_FILES = ("comparison.html", "comparison.csv")
@@ -69,21 +69,16 @@ def render_comparison(comparison: AuditComparison, beacon_version: str) -> str:
         "<h2 id='all'>Every model × region × question</h2>",
         "<details><summary>all rows</summary>", table_html(shown, columns), "</details>",
     ]
-    return "\n".join([
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>Beacon comparison {a} → {b}</title><style>{_CSS}</style></head>",
-        "<body><main>", *body, "</main></body></html>",
-    ])
+    # The shared frame: the same style and a CSP that allows no script and no remote load.
+    return page(f"Beacon comparison {c.audit_a} → {c.audit_b}", body)
 
 
 def write_comparison(
     comparison: AuditComparison, out_dir: Path, beacon_version: str
 ) -> dict[str, Path]:
-    page = render_comparison(comparison, beacon_version)
+    html = render_comparison(comparison, beacon_version)
     writers: dict[str, Callable[[Path], None]] = {
-        "comparison.html": lambda p: p.write_text(page, encoding="utf-8"),
+        "comparison.html": lambda p: p.write_text(html, encoding="utf-8"),
         "comparison.csv": lambda p: comparison.rows.to_csv(p, index=False),
     }
     return write_files(out_dir, writers)

@@ -32,7 +32,7 @@ STOP_WITHIN_S = 10.0
 
 def _args(tmp_path: Path, catalog: Path, audit_id: str) -> list[str]:
     sim = write_sim_config(tmp_path / "sim.yaml", latency={"per_call_s": 6.0})
-    return ["audit", "--catalog", str(catalog), "--sim-config", str(sim), *PLAN,
+    return ["audit", "--samples", "1", "--catalog", str(catalog), "--sim-config", str(sim), *PLAN,
             "--audit-id", audit_id, "--out", str(tmp_path / "out")]
 
 

@@ -44,7 +44,8 @@ def test_an_audit_across_regional_servers_verifies_where_answers_were_served(
         env = cli_env(tmp_path / "home", BEACON_SIGNING_KEY="e2e-signing-key")
         urls = [f"--openai-region-url={r}={s.base_url}" for r, s in servers.items()]
         done = beacon(
-            "audit", "--backend", "openai", "--catalog", str(small_catalog), "--models", MODEL,
+            "audit", "--samples", "1",
+            "--backend", "openai", "--catalog", str(small_catalog), "--models", MODEL,
             "--audit-id", "regions-e2e", *urls, "--openai-region-header", HEADER,
             "--out", str(tmp_path / "out"),
             env=env, cwd=tmp_path,

@@ -26,7 +26,7 @@ def test_sigkill_mid_partition_then_rerun_completes_with_one_success_per_executi
     # 2 questions per partition, 1.2 s each: a kill lands inside partitions.
     sim = write_sim_config(tmp_path / "sim.yaml", latency={"per_call_s": 2.4})
     home = tmp_path / "home"
-    args = ["audit", "--catalog", str(small_catalog), "--sim-config", str(sim),
+    args = ["audit", "--samples", "1", "--catalog", str(small_catalog), "--sim-config", str(sim),
             "--audit-id", "killed", "--out", str(tmp_path / "out")]
     audit = subprocess.Popen(
         [sys.executable, "-m", "beacon_pipelines.cli", *args],

@@ -24,7 +24,8 @@ def home(tmp_path, monkeypatch):
 
 def test_modal_dry_run_prints_the_classes_and_a_cost_estimate_offline(home, capsys, monkeypatch):
     monkeypatch.delenv("MODAL_TOKEN_ID", raising=False)  # no account needed for an estimate
-    assert cli.main(["audit", "--backend", "modal", "--dry-run", "--models", "mistral-7b"]) == 0
+    argv = ["audit", "--backend", "modal", "--dry-run", "--models", "mistral-7b", "--samples", "1"]
+    assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "1 models x 3 regions x 8 questions = 24 executions" in out
     assert "Beacon_mistral_7b_ASIA (gpu ['A10G', 'L4'], region 'ap')" in out

@@ -32,7 +32,7 @@ ROUNDS = 3
 
 def _start(args: list[str], cwd: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "beacon_pipelines.cli", "audit", *args],
+        [sys.executable, "-m", "beacon_pipelines.cli", "audit", "--samples", "1", *args],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

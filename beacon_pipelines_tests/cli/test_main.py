@@ -27,7 +27,9 @@ def test_whole_audit_writes_the_three_files_with_360_succeeded_executions(full_a
     executions = pd.read_csv(report.parent / "executions.csv")
     succeeded = executions[executions["status"] == "succeeded"]
     assert len(succeeded) == 72 * 5  # 3 x 3 x 8, 5 samples (the default)
-    assert succeeded.groupby(["model", "region", "question_id"]).size().eq(1).all()
+    # One success per execution, five executions (samples) per (model, region, question).
+    assert succeeded.groupby(["model", "region", "question_id", "sample"]).size().eq(1).all()
+    assert succeeded.groupby(["model", "region", "question_id"]).size().eq(5).all()
     assert executions["simulated"].all()
     analysis = pd.read_csv(report.parent / "analysis.csv")
     assert len(analysis) == 3 * 8

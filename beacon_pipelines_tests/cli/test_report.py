@@ -20,7 +20,7 @@ SMALL = ["--models", "qwen2.5-1.5b", "--regions", "US,ASIA", "--questions",
 def small_audit(tmp_path_factory):
     work = tmp_path_factory.mktemp("report_cli")
     home = work / ".dagster_home"
-    result = beacon(["audit", "--audit-id", "rep-1", *SMALL], cwd=work, home=home)
+    result = beacon(["audit", "--samples", "1", "--audit-id", "rep-1", *SMALL], cwd=work, home=home)
     assert result.returncode == 0, result.stderr[-3000:]
     return work, home, result
 

@@ -65,7 +65,8 @@ def test_an_audit_with_sentinel_secrets_writes_them_nowhere(tmp_path, small_cata
     with FakeOpenAIServer(models=catalog.model_ids, api_key=SENTINELS["API key"]) as server:
         done = subprocess.run(
             [
-                str(BEACON), "audit", "--backend", "openai", "--catalog", str(small_catalog),
+                str(BEACON), "audit", "--samples", "1",
+                "--backend", "openai", "--catalog", str(small_catalog),
                 "--models", "qwen2.5-1.5b", "--audit-id", "secrets",
                 "--openai-base-url", server.base_url, "--openai-api-key-env", "TEST_OPENAI_KEY",
                 "--out", str(tmp_path / "out"),

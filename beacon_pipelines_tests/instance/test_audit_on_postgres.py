@@ -139,7 +139,8 @@ def test_a_whole_cli_audit_on_postgres_survives_its_store_connections_being_cut(
     # Each partition's call lasts 1.5 s, so the cuts below land while partitions write.
     sim.write_text("latency: {per_call_s: 1.5}\n")
     command = [
-        str(BEACON), "audit", "--catalog", str(small_catalog), "--sim-config", str(sim),
+        str(BEACON), "audit", "--samples", "1",
+        "--catalog", str(small_catalog), "--sim-config", str(sim),
         "--audit-id", "pg-e2e", "--out", str(tmp_path / "out"),
     ]  # fmt: skip
     audit = subprocess.Popen(

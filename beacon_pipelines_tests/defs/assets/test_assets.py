@@ -112,6 +112,7 @@ def test_complete_audit_is_analysed_with_lineage_and_report(setup):
         "analysis.csv",
         "analysis.parquet",
         "manifest.json",
+        *(f"answers-{model}.html" for model in catalog.model_ids),  # one answers page per model
     }
     # The manifest lists the partition runs and the run that wrote the report.
     manifest = json.loads((out / "manifest.json").read_text())

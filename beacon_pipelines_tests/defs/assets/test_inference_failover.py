@@ -19,7 +19,8 @@ def _audit(tmp_path, catalog, sim, *extra):
     when the audit completed, else from the store."""
     home = tmp_path / "home"
     result = beacon(
-        ["audit", "--catalog", str(catalog), "--sim-config", str(sim), "--audit-id", "t",
+        ["audit", "--samples", "1",
+         "--catalog", str(catalog), "--sim-config", str(sim), "--audit-id", "t",
          "--out", str(tmp_path / "out"), *extra],
         cwd=tmp_path,
         home=home,
