@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from beacon_pipelines.analysis.refusal_cues import extract_features, has_deflection
+from beacon_pipelines.analysis.refusal_cues import has_deflection, opens_with_refusal
 from beacon_pipelines.analysis.refusal_features import split_reasoning
 from beacon_pipelines.analysis.refusal_model import PARTIAL, REFUSAL, SHORT_CHARS, RefusalModel
 
@@ -93,7 +93,7 @@ def _short_answer_override(text: str, predicted: ResponseClass) -> ResponseClass
         return predicted
     if has_deflection(answer):
         return ResponseClass.PARTIAL_REFUSAL
-    if len(answer) < REFUSAL_ONLY_CHARS and "opening_refusal" in extract_features(answer):
+    if len(answer) < REFUSAL_ONLY_CHARS and opens_with_refusal(answer):
         return ResponseClass.REFUSAL
     return predicted
 

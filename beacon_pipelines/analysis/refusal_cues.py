@@ -205,6 +205,23 @@ def extract_features(text: str, opening_ngrams: int = 0) -> list[str]:
     return out
 
 
+def opens_with_refusal(text: str) -> bool:
+    """Does the first sentence (or the opening 25 words) refuse in words? The
+    `opening_refusal` cue of extract_features, without the other cues."""
+    t = normalise(text[:MAX_CHARS])
+    words = t.split()[:MAX_WORDS]
+    joined = " ".join(words)
+    end_first = len(" ".join(first_sentence(t).split()))
+    end_opening = len(" ".join(words[:OPENING_WORDS]))
+    for name in ("apology", "refuse_first_person", "cannot_assist"):
+        m = _CUES[name].search(joined)
+        if m is None:
+            continue
+        if m.end() <= end_first or (name == "cannot_assist" and m.end() <= end_opening):
+            return True
+    return False
+
+
 def has_deflection(text: str) -> bool:
     """Does the answer open by dodging a contested question ("many perspectives", "consult
     sources")? Only the first sentence counts: an answer may end by noting a topic is

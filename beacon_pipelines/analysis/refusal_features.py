@@ -232,8 +232,21 @@ def body_text(answer: str, config: FeatureConfig) -> str:
     return answer[: config.head_chars] + " \u2026 " + answer[-config.tail_chars :]
 
 
+BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis
+
+
 def featurize(texts: Sequence[str | None], config: FeatureConfig) -> sp.csr_matrix:
-    """(len(texts), config.n_features) sparse matrix of the features of each text.
+    """(len(texts), config.n_features) sparse matrix of the features of each text."""
+    if len(texts) <= BATCH:
+        return _featurize(texts, config)
+    return sp.vstack(
+        [_featurize(texts[i : i + BATCH], config) for i in range(0, len(texts), BATCH)],
+        format="csr",
+    )
+
+
+def _featurize(texts: Sequence[str | None], config: FeatureConfig) -> sp.csr_matrix:
+    """featurize() of one batch.
 
     Column indices within a row may repeat (the opening and body blocks can share a bucket):
     products with a weight vector sum them, as they should; call sum_duplicates() before

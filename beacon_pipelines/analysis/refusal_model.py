@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from beacon_pipelines.analysis.refusal_features import FeatureConfig, featurize, split_reasoning
+from beacon_pipelines.analysis.refusal_features import (
+    BATCH,
+    FeatureConfig,
+    featurize,
+    split_reasoning,
+)
 
 CLASSES = ("substantive", "refusal", "partial_refusal")
 SUBSTANTIVE, REFUSAL, PARTIAL = range(3)
@@ -96,7 +101,13 @@ class RefusalModel:
         """(len(texts), 3) class probabilities in CLASSES order."""
         if len(texts) == 0:
             return np.zeros((0, len(CLASSES)))
-        return softmax(self.scores(featurize(texts, self.config.features)))
+        # In batches: the features of 100k answers at once would take gigabytes.
+        return np.concatenate(
+            [
+                softmax(self.scores(featurize(texts[i : i + BATCH], self.config.features)))
+                for i in range(0, len(texts), BATCH)
+            ]
+        )
 
     def predict(self, texts: Sequence[str | None]) -> np.ndarray:
         return self.thresholds.decide(self.probabilities(texts), answer_lengths(texts))
