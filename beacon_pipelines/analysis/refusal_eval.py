@@ -1,8 +1,11 @@
-"""Measure the refusal classifier on human-labelled answers (XSTest-format CSVs).
+"""Train and measure the refusal classifier on labelled answers (XSTest-format CSVs: XSTest's
+human labels, SpeechMap's judged answers).
 
 A CSV needs a `completion` column (the answer) and a `final_label` column with
-1_full_compliance, 2_full_refusal or 3_partial_refusal. Binary figures count a refusal or a
-partial refusal as "withheld", as XSTest's published baselines do.
+1_full_compliance, 2_full_refusal or 3_partial_refusal (SpeechMap's COMPLETE, DENIAL,
+EVASIVE); `model` and `language` columns are used when present. Binary figures count a refusal
+or a partial refusal as "withheld", as XSTest's published baselines do. Validation holds out
+whole models (GroupKFold), never random rows: answers of one model share its wording.
 """
 
 from __future__ import annotations
