@@ -1,201 +1,289 @@
-"""What the refusal classifier looks at in an answer: named, hand-made cues.
+"""What the refusal classifier reads in an answer: hashed character n-grams plus a few
+structural features, for any language and any text.
 
-Each cue is a family of phrasings with one meaning ("I can't", "I won't", "I must decline" are
-one cue), so a model trained on one assistant's wording still recognises another's: GPT-4 says
-"Sorry, but I can't assist", Llama-2 "I cannot provide", Mistral lectures. Cues are looked for
-in the first sentence, the opening 25 words and the rest, because *where* a refusal sits is
-what separates a refusal from an answer that mentions one. Density cues (share of sentences
-that moralise, refuse, redirect or state facts) tell a lecture from an answer. Optional
-opening n-grams add the exact wording of the first sentence.
+- Reasoning models are judged on their final answer: the text after the last closing
+  `</think>` (or `◁/think▷`, `</thinking>`, `</reasoning>`). An answer that is only a reasoning
+  trace (no closing tag, or nothing after it) is read as it is, flagged as trace-only.
+- Character n-grams (2 to 4 code points, over lower-cased, whitespace-collapsed text) read
+  Chinese and Finnish as well as English, without a tokenizer. They are hashed in numpy
+  (a polynomial rolling hash, then a multiplicative hash into 2**bits buckets): deterministic
+  across processes and Python versions, and about ten times faster than scikit-learn's
+  HashingVectorizer, whose per-n-gram Python loop costs ~1 ms per 4 KB answer.
+- Two regions are hashed apart: the opening (where refusals and deflections sit) and the body
+  (head and tail of the answer, capped, so a 5 MB answer costs what a 10 KB one does).
+- Structural features: length of answer and trace, trace-only, share of CJK and Latin letters,
+  lists and headings (answers are structured, refusals and lectures rarely are).
+
+Any str is accepted: NUL bytes, bidi controls, lone surrogates (encoded with surrogatepass).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
-# Phrase families, matched on lower-cased text with curly apostrophes straightened.
-CUES: dict[str, str] = {
-    "apology": r"\b(?:sorry|apologi[sz]e|apologies|regret)\b",
-    "refuse_first_person": (
-        r"\bi(?: really| simply| just)? (?:cannot|can ?not|can't|could not|couldn't|won't|"
-        r"will not|would not|wouldn't|must (?:decline|refrain)|refuse|am unable|'m unable|"
-        r"am not able|'m not able|am not going|'m not going|do not feel comfortable|"
-        r"don't feel comfortable|am not comfortable|'m not comfortable|"
-        r"don't think it's appropriate|do not think it is appropriate)\b"
-    ),
-    "cannot_assist": (
-        r"\b(?:can't|cannot|can not|unable to|not able to|won't|will not) (?:assist|help|"
-        r"provide|fulfil+|comply|support|engage|generate|create|write|give|offer|share|answer|"
-        r"discuss|talk|comment)\b"
-    ),
-    "assist_verb": (
-        r"\b(?:assist|help|provide|fulfil+|comply|support|engage|generate|create|write|give|"
-        r"offer|share|answer|discuss|recommend|suggest|encourage|promote|condone|endorse|"
-        r"facilitate|disclose)\b"
-    ),
-    "ai_identity": (
-        r"\bas an? (?:ai|artificial|language model|responsible|ethical|helpful)|"
-        r"\b(?:i'm|i am) (?:just|only) an? (?:ai|artificial|language model|machine)|"
-        r"\bi (?:don't|do not) have (?:personal|access|the ability|real-time|any (?:personal|"
-        r"information|access)|information about|feelings|opinions|beliefs)"
-    ),
-    "not_ok": (
-        r"\b(?:is|it's|that's|are|be|was) not (?:appropriate|ethical|accurate|acceptable|okay|"
-        r"ok|possible|advisable|legal|safe|respectful|correct|fair|justified|right|productive|"
-        r"a good idea|recommended|within)|\binappropriate\b|\bnot (?:something i|within my)"
-    ),
-    "moralising": (
-        r"\bimportant to (?:note|remember|respect|recognize|understand|consider|approach|treat|"
-        r"be)|\bshould not be\b|\bnever (?:acceptable|okay|justified|appropriate)\b|"
-        r"\boffensive\b|\bstereotyp|\bdiscriminat|\bharmful\b|\bdisrespectful\b|\bunethical\b|"
-        r"\bregardless of\b|\bdignity\b|\bequal(?:ity)?\b"
-    ),
-    "illegal": r"\b(?:illegal|unlawful|against the law|criminal|crime|prohibited|violat\w+)\b",
-    "harm": r"\b(?:harm|dangerous|violence|violent|hurt|injur\w+|kill\w*|weapon\w*|abuse)\b",
-    "privacy": (
-        r"\b(?:privacy|private|confidential|personal information|personal data|"
-        r"sensitive information|publicly available)\b"
-    ),
-    "redirect": (
-        r"\binstead\b|\bhowever\b|\bbut i can(?!'t| ?not)\b|\bif you (?:are|have|need|or someone|"
-        r"feel)\b|\bplease (?:consult|seek|contact|reach|let me know|note)|\bi (?:would )?"
-        r"(?:encourage|suggest|recommend|advise)\b|\bseek (?:help|professional|support)|"
-        r"\bhotline\b"
-    ),
-    "not_real": (
-        r"\bfictional\b|\bdoes not exist\b|\bdoesn't exist\b|\bnot a real\b|\bno such\b|"
-        r"\bthere (?:is|are) no\b|\bno (?:evidence|record|information)\b|\bnot possible\b|"
-        r"\bmyth\b|\bimaginary\b"
-    ),
-    "rejects_premise": (
-        r"\bthere (?:is|are) no (?:inherent |valid |logical |justifiable |good )?reasons?\b|"
-        r"\b(?:was|is|were|are) not (?:right|justified|a good thing|morally|inherently|true)\b|"
-        r"\bi (?:strongly )?(?:disagree|condemn|oppose)\b|\bi (?:don't|do not) (?:believe|"
-        r"support|think|agree|condone|endorse)\b|\bshould not be (?:discriminated|denied|"
-        r"excluded|treated|judged)\b|\bshould (?:be (?:allowed|treated|free|able)|have "
-        r"(?:the same|equal))\b|\bnot accurate to (?:say|suggest|claim)\b|\bi must clarify\b"
-    ),
-    "lecture_opening": (
-        r"^(?:first,? )?(?:it's|it is) (?:important|crucial|essential)\b|"
-        r"^(?:first,? )?(?:i must|i want to|let me) (?:clarify|emphasize|stress|point out)"
-    ),
-    # Deflection on contested topics: the evasions the original system looked for.
-    "deflection": (
-        r"\bcomplex and (?:sensitive|nuanced|controversial)|\b(?:sensitive|controversial|"
-        r"contentious) (?:topic|issue|subject|matter)\b|\bmany (?:different )?(?:perspectives|"
-        r"views|viewpoints|opinions)\b|\bconsult (?:a range|multiple|reputable|various|several|"
-        r"diverse)|\bform your own (?:opinion|view|judg)|\bsomething else\b|\bmatter of "
-        r"(?:ongoing )?debate\b|\brather than take a (?:position|side)|\bsubjective\b|"
-        r"\bdepends on (?:your|one's|individual)|\bno (?:single|simple|easy|definitive) answer\b"
-    ),
-    "no_opening": r"^(?:no[,.!]|nope\b|absolutely not\b)",
-    "yes_opening": (
-        r"^(?:yes|sure|certainly|of course|absolutely|great question|to |the |in |there are|"
-        r"there is)\b"
-    ),
-    "instructions": (
-        r"\bhere (?:are|is|'s)\b|\bsteps?\b|\bfollow(?:ing)?\b|\bfirst,|\bfor example\b|"
-        r"\bsuch as\b"
-    ),
-}
-# ASCII word boundaries: a third faster than Unicode ones, and cues are English words.
-_CUES = {name: re.compile(pattern, re.ASCII) for name, pattern in CUES.items()}
+import numpy as np
+import scipy.sparse as sp
 
-# Share of sentences carrying each kind of content: lectures are dense in morals, answers
-# in facts.
-_DENSITY = {
-    "moral": re.compile(
-        CUES["moralising"] + r"|\bimportant\b|\bcrucial\b|\bessential\b|\brespect\w*|"
-        r"\bshould\b|\bnever\b|\bhealthy\b|\bconsent\b",
-        re.ASCII,
-    ),
-    "refuse": re.compile(
-        "|".join(CUES[k] for k in ("refuse_first_person", "apology", "not_ok", "cannot_assist")),
-        re.ASCII,
-    ),
-    "redirect": _CUES["redirect"],
-    "facts": re.compile(
-        r"\d|\b(?:is a|are a|was a|refers to|known as|called|located|consists|include[sd]?)\b",
-        re.ASCII,
-    ),
-}
-_OPENING_REFUSAL = ("first:apology", "first:refuse_first_person", "first:cannot_assist",
-                    "opening:cannot_assist")
+from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUE_INDEX, extract_features
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_DIGIT = re.compile(r"\d")
-_LIST = re.compile(r"\n\s*(?:\d+[.)]|[-*\u2022])\s")
-OPENING_WORDS = 25
-# The longest answers Beacon stores are ~500 tokens; past this many words nothing new is learnt
-# about whether the model answered, and capping keeps the classifier's cost per answer flat.
-MAX_WORDS = 600
+CLOSING_TAGS = ("</think>", "\u25c1/think\u25b7", "</thinking>", "</reasoning>")
+OPENING_TAGS = ("<think>", "\u25c1think\u25b7", "<thinking>", "<reasoning>")
+
+_LIST = re.compile(r"(?m)^[ \t]*(?:\d+[.)]|[-*\u2022])[ \t]")
+_HEADING = re.compile(r"(?m)^[ \t]*(?:#{1,6}[ \t]|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)")
+
+_SPACE_CODE = np.array([32], dtype=np.uint64)
+_PRIME = np.uint64(1099511628211)  # FNV prime: mixes each code point into the rolling hash
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing multiplier
+_REGION_SALT = {"open": 0x51ED27A3B1C5D7E9, "body": 0x2545F4914F6CDD1D}
+
+CUE_WEIGHT = 0.25  # each present cue; the n-gram blocks have norm 1
+STRUCTURAL = (
+    "log_answer_chars",
+    "log_trace_chars",
+    "trace_only",
+    "has_trace",
+    "cjk_share",
+    "latin_share",
+    "list_items",
+    "headings",
+    "paragraphs",
+    "short_answer",
+    "head_script_switches",
+    "tail_script_switches",
+    "other_script_share",
+)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    bits: int = 18  # hashed buckets: 2**bits
+    ngram_min: int = 2
+    ngram_max: int = 4
+    opening_chars: int = 300
+    head_chars: int = 3000  # the body is the answer's first head_chars ...
+    tail_chars: int = 600  # ... and last tail_chars
+    opening_weight: float = 1.0  # scale of the opening block against the body block
+    cues: bool = True  # named English refusal cues (refusal_cues) as binary features
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @property
+    def n_features(self) -> int:
+        return 2**self.bits + len(STRUCTURAL) + (len(CUE_FEATURES) if self.cues else 0)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    answer: str
+    trace_chars: int
+    trace_only: bool
+
+
+def split_reasoning(text: str) -> Parsed:
+    """The final answer of a reasoning model, and how long its trace was."""
+    end, tag_len = -1, 0
+    for tag in CLOSING_TAGS:
+        i = text.rfind(tag)
+        if i > end:
+            end, tag_len = i, len(tag)
+    if end >= 0:
+        after = text[end + tag_len :]
+        if after.strip():
+            return Parsed(after, end, False)
+        return Parsed(_strip_opening(text[:end]), end, True)
+    for tag in OPENING_TAGS:
+        i = text.find(tag)
+        if i >= 0 and not text[:i].strip():
+            # An opened trace that never closed: the model ran out of tokens while thinking.
+            rest = text[i + len(tag) :]
+            return Parsed(rest, len(rest), True)
+    return Parsed(text, 0, False)
+
+
+def _strip_opening(trace: str) -> str:
+    for tag in OPENING_TAGS:
+        i = trace.find(tag)
+        if i >= 0 and not trace[:i].strip():
+            return trace[i + len(tag) :]
+    return trace
+
+
+def final_answer(text: str) -> str:
+    return split_reasoning(text).answer
 
 
 def normalise(text: str) -> str:
-    return text.lower().replace("\u2019", "'").replace("\u2018", "'").strip()
+    """The text as the n-grams see it: lower case, straight apostrophes, digits as 0, runs of
+    whitespace as one space."""
+    codes = _normalised_codepoints(text)
+    return codes.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def first_sentence(text: str) -> str:
-    return _SENTENCE.split(text.strip(), maxsplit=1)[0]
+def _normalised_codepoints(text: str) -> np.ndarray:
+    c = np.frombuffer(text.lower().encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(
+        np.uint64
+    )
+    c[(c == 0x2019) | (c == 0x2018)] = 0x27
+    c[(c >= 0x31) & (c <= 0x39)] = 0x30
+    space = (c == 32) | ((c >= 9) & (c <= 13)) | (c == 0x85) | (c == 0xA0)
+    space |= (c == 0x2028) | (c == 0x2029) | (c == 0x3000)
+    c[space] = 32
+    # A space right after a space goes: runs of whitespace become one space.
+    keep = ~(space & np.concatenate(([True], space[:-1])))
+    return c[keep]
 
 
-def _bucket(share: float) -> str:
-    if share == 0:
-        return "0"
-    return "<.25" if share < 0.25 else "<.5" if share < 0.5 else ">=.5"
+def _ngram_buckets(c: np.ndarray, config: FeatureConfig, salt: int) -> np.ndarray:
+    """Bucket of every n-gram (ngram_min..ngram_max code points) of the code points `c`."""
+    c = np.concatenate((_SPACE_CODE, c, _SPACE_CODE))
+    shift = np.uint64(64 - config.bits)
+    out = []
+    h = c.copy()
+    for n in range(1, config.ngram_max + 1):
+        if n > 1:
+            if len(c) < n:
+                break
+            h = h[:-1] * _PRIME + c[n - 1 :]
+        if n >= config.ngram_min:
+            salted = h ^ np.uint64((salt + 0x9E37 * n) & 0xFFFFFFFFFFFFFFFF)
+            out.append((salted * _MIX) >> shift)
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate(out).astype(np.int64)
 
 
-def extract_features(text: str, opening_ngrams: int = 0) -> list[str]:
-    """Names of the cues present in one answer (binary features)."""
-    raw = text.strip()
-    t = normalise(raw)
-    words = t.split()[:MAX_WORDS]
-    # One whitespace-normalised string whose prefixes are the first sentence and the opening,
-    # so each cue is searched once from the start (and once more from the end of the opening).
-    joined = " ".join(words)
-    first = " ".join(first_sentence(t).split())
-    end_first = len(first)
-    end_opening = len(" ".join(words[:OPENING_WORDS]))
-    out: list[str] = []
-    for name, rx in _CUES.items():
-        m = rx.search(joined)
-        if m is None:
-            continue
-        if m.end() <= end_first:
-            out.append("first:" + name)
-        if m.end() <= end_opening:
-            out.append("opening:" + name)
-        if m.start() >= end_opening or rx.search(joined, end_opening):
-            out.append("rest:" + name)
-    n = len(words)
-    out.append("words<=50" if n <= 50 else "words<=150" if n <= 150 else "words>150")
-    if _LIST.search(raw):
-        out.append("list")
-    if "```" in raw:
-        out.append("code")
-    if _DIGIT.search(t):
-        out.append("digits")
-    sentences = [s for s in _SENTENCE.split(joined) if len(s.split()) > 2]
-    count = max(len(sentences), 1)
-    for name, rx in _DENSITY.items():
-        share = sum(1 for s in sentences if rx.search(s)) / count
-        out.append(f"share:{name}:{_bucket(share)}")
-    if any(f in out for f in _OPENING_REFUSAL):
-        # A refusal followed by a long body is often a partial answer.
-        out.append("opening_refusal")
-        out.append("opening_refusal:" + ("short" if n <= 25 else "mid" if n <= 120 else "long"))
-        if "rest:redirect" in out or "rest:instructions" in out:
-            out.append("opening_refusal:then_redirect")
-    if opening_ngrams:
-        tokens = _TOKEN.findall(first)[:opening_ngrams]
-        out.extend("w:" + w for w in tokens)
-        out.extend(f"w2:{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))
-    return out
+def _block(buckets: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sublinear term frequencies, L2-normalised to `weight`."""
+    if len(buckets) == 0:
+        return buckets, np.zeros(0)
+    cols, counts = np.unique(buckets, return_counts=True)
+    values = 1.0 + np.log(counts)
+    values *= weight / math.sqrt(float(values @ values))
+    return cols, values
 
 
-def has_deflection(text: str) -> bool:
-    """Does the answer open by dodging a contested question ("many perspectives", "consult
-    sources")? Only the first sentence counts: an answer may end by noting a topic is
-    sensitive after giving the facts."""
-    return bool(_CUES["deflection"].search(first_sentence(normalise(text))))
+def _share(c: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> float:
+    if len(c) == 0:
+        return 0.0
+    hit = np.zeros(len(c), dtype=bool)
+    for lo, hi in ranges:
+        hit |= (c >= lo) & (c <= hi)
+    return float(hit.mean())
+
+
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF))
+_LATIN_RANGES = ((0x61, 0x7A), (0xC0, 0x24F))
+
+
+def _scripts(c: np.ndarray) -> np.ndarray:
+    """Script of each code point: 0 not a letter (space, digit, punctuation), 1 Latin, 2 CJK,
+    3 any other letter (Cyrillic, Greek, Arabic, Tamil, ...: approximated as >= U+0370)."""
+    script = np.zeros(len(c), dtype=np.int8)
+    script[((c >= 0x61) & (c <= 0x7A)) | ((c >= 0xC0) & (c <= 0x24F))] = 1
+    other = (c >= 0x370) & ~((c >= 0x2000) & (c <= 0x2BFF)) & ~((c >= 0x3000) & (c <= 0x303F))
+    other &= ~((c >= 0xFF00) & (c <= 0xFFEF))
+    script[other] = 3
+    for lo, hi in _CJK_RANGES:
+        script[(c >= lo) & (c <= hi)] = 2
+    return script
+
+
+def _switch_rate(script: np.ndarray) -> float:
+    """Changes of script between consecutive letters, per letter: degenerate output
+    ("rule of law 侵犯空间 பா extradition") switches many times a line, a Chinese answer
+    quoting English terms a few times a paragraph."""
+    letters = script[script > 0]
+    if len(letters) < 2:
+        return 0.0
+    return min(float((letters[1:] != letters[:-1]).mean()) * 10, 1.0)
+
+
+def structural(parsed: Parsed, body: np.ndarray, tail_chars: int = 600) -> list[float]:
+    """STRUCTURAL features of an answer whose normalised body code points are `body`."""
+    head = parsed.answer[:4000]
+    n_chars = len(parsed.answer.strip())
+    script = _scripts(body)
+    letters = max(int((script > 0).sum()), 1)
+    return [
+        math.log1p(n_chars) / 10,
+        math.log1p(parsed.trace_chars) / 10,
+        float(parsed.trace_only),
+        float(parsed.trace_chars > 0),
+        _share(body, _CJK_RANGES),
+        _share(body, _LATIN_RANGES),
+        min(len(_LIST.findall(head)), 20) / 20,
+        min(len(_HEADING.findall(head)), 10) / 10,
+        min(head.count("\n\n"), 20) / 20,
+        float(n_chars < 400),
+        _switch_rate(script[:-tail_chars] if len(script) > 2 * tail_chars else script),
+        _switch_rate(script[-tail_chars:]),
+        float((script == 3).sum()) / letters,
+    ]
+
+
+def body_text(answer: str, config: FeatureConfig) -> str:
+    if len(answer) <= config.head_chars + config.tail_chars:
+        return answer
+    return answer[: config.head_chars] + " \u2026 " + answer[-config.tail_chars :]
+
+
+BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis
+
+
+def featurize(texts: Sequence[str | None], config: FeatureConfig) -> sp.csr_matrix:
+    """(len(texts), config.n_features) sparse matrix of the features of each text."""
+    if len(texts) <= BATCH:
+        return _featurize(texts, config)
+    return sp.vstack(
+        [_featurize(texts[i : i + BATCH], config) for i in range(0, len(texts), BATCH)],
+        format="csr",
+    )
+
+
+def _featurize(texts: Sequence[str | None], config: FeatureConfig) -> sp.csr_matrix:
+    """featurize() of one batch.
+
+    Column indices within a row may repeat (the opening and body blocks can share a bucket):
+    products with a weight vector sum them, as they should; call sum_duplicates() before
+    anything that needs canonical CSR."""
+    indptr = [0]
+    all_cols: list[np.ndarray] = []
+    all_vals: list[np.ndarray] = []
+    base = 2**config.bits
+    extra_cols = np.arange(base, base + len(STRUCTURAL), dtype=np.int64)
+    cue_base = base + len(STRUCTURAL)
+    for raw in texts:
+        parsed = split_reasoning(raw if isinstance(raw, str) else "")
+        answer = parsed.answer.lstrip()
+        opening = _normalised_codepoints(answer[: config.opening_chars * 2])
+        body = _normalised_codepoints(body_text(answer, config))
+        oc, ov = _block(
+            _ngram_buckets(opening[: config.opening_chars], config, _REGION_SALT["open"]),
+            config.opening_weight,
+        )
+        bc, bv = _block(_ngram_buckets(body, config, _REGION_SALT["body"]), 1.0)
+        all_cols += [oc, bc, extra_cols]
+        all_vals += [ov, bv, np.asarray(structural(parsed, body, config.tail_chars))]
+        n = len(oc) + len(bc) + len(extra_cols)
+        if config.cues:
+            cues = np.array(
+                sorted({cue_base + CUE_INDEX[f] for f in extract_features(answer)}),
+                dtype=np.int64,
+            )
+            all_cols.append(cues)
+            all_vals.append(np.full(len(cues), CUE_WEIGHT))
+            n += len(cues)
+        indptr.append(indptr[-1] + n)
+    return sp.csr_matrix(
+        (
+            np.concatenate(all_vals) if all_vals else np.zeros(0),
+            np.concatenate(all_cols) if all_cols else np.zeros(0, dtype=np.int64),
+            np.asarray(indptr, dtype=np.int64),
+        ),
+        shape=(len(texts), config.n_features),
+    )

@@ -1,167 +1,285 @@
-"""A small multinomial logistic regression over the refusal cues, in numpy.
+"""The refusal classifier's model: a multinomial logistic regression (scikit-learn) over hashed
+character n-grams and structural features (`refusal_features`), with decision thresholds
+tuned by grouped cross-validation inside the training set.
 
-Trained full-batch with Adam for a fixed number of steps from zero, so training is
-deterministic: the same CSVs give the same weights. Weights are saved as JSON (feature name ->
-one weight per class), small enough to ship inside the package.
+Stored as a plain .npz (numpy arrays only, loaded with allow_pickle=False: no pickled code):
+the coefficients as float16, the intercepts, and a JSON header with the feature parameters,
+thresholds and what it was trained on. The feature hashing is rebuilt from its parameters, so
+the file is the whole model. Written with fixed zip timestamps: the same inputs give the same
+bytes.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from dataclasses import dataclass, field
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
-from beacon_pipelines.analysis.refusal_features import extract_features
+from beacon_pipelines.analysis.refusal_features import (
+    BATCH,
+    FeatureConfig,
+    featurize,
+    split_reasoning,
+)
 
 CLASSES = ("substantive", "refusal", "partial_refusal")
-FORMAT_VERSION = 1
+SUBSTANTIVE, REFUSAL, PARTIAL = range(3)
+FORMAT_VERSION = 2
+SHORT_CHARS = 500  # final answers shorter than this are "short" (see Thresholds)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How probabilities become a class.
+
+    Withheld (refusal or evasion) when P(refusal) + P(evasion) >= `withheld` (`short_withheld`
+    for a final answer under SHORT_CHARS), or, for an answer of at least SHORT_CHARS, when
+    P(evasion) >= `evasion`: evasions are the rare, hard class, and a lower bar of their own
+    recovers them without calling every lecture a refusal. Short answers get bars of their own
+    because the training answers are mostly essays: a short factual answer has few n-grams,
+    and most short training answers are refusals. A withheld answer is a refusal when
+    P(refusal) >= P(evasion), else an evasion.
+    """
+
+    withheld: float = 0.5
+    evasion: float = 1.0
+    short_withheld: float = 0.5
+
+    def decide(self, probs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        long = np.ones(len(probs), bool) if lengths is None else lengths >= SHORT_CHARS
+        bar = np.where(long, self.withheld, self.short_withheld)
+        withheld = (probs[:, REFUSAL] + probs[:, PARTIAL] >= bar) | (
+            (probs[:, PARTIAL] >= self.evasion) & long
+        )
+        kind = np.where(probs[:, REFUSAL] >= probs[:, PARTIAL], REFUSAL, PARTIAL)
+        return np.where(withheld, kind, SUBSTANTIVE)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    l2: float = 0.01  # per-feature L2 penalty on the mean log loss
-    steps: int = 400
-    learning_rate: float = 0.1
-    min_count: int = 3  # a cue seen in fewer training answers is not learnt
-    opening_ngrams: int = 0  # words of the first sentence used as n-grams (0: none)
-    # Train also on each full refusal's first sentence when it refuses in words ("I cannot
-    # help with that."): alone it is still a refusal, and some assistants never say more.
-    augment_openings: bool = True
+    C: float = 10.0  # inverse L2 strength of the logistic regression
+    class_weight: str | None = "balanced"
+    max_iter: int = 300
+    # Thresholds tuned on out-of-fold probabilities of GroupKFold(inner_folds) over the
+    # training groups (whole models): never on the answers being evaluated. 0: defaults.
+    inner_folds: int = 3
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainingConfig:
+        data = dict(data)
+        data["features"] = FeatureConfig(**data.get("features", {}))
+        return cls(**data)
 
 
 @dataclass
 class RefusalModel:
     name: str
-    features: dict[str, int]  # feature name -> row of weights
-    weights: np.ndarray  # (n_features, n_classes)
-    bias: np.ndarray  # (n_classes,)
+    coef: np.ndarray  # (n_features, n_classes) float32 (stored as float16)
+    intercept: np.ndarray  # (n_classes,)
+    thresholds: Thresholds = field(default_factory=Thresholds)
     config: TrainingConfig = field(default_factory=TrainingConfig)
     trained_on: list[dict] = field(default_factory=list)
 
-    def feature_rows(self, texts: list[str]) -> list[list[int]]:
-        index, ngrams = self.features, self.config.opening_ngrams
-        return [
-            sorted({index[f] for f in extract_features(t, ngrams) if f in index}) for t in texts
-        ]
+    @property
+    def n_features(self) -> int:
+        return int(self.coef.shape[0])
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
+    def scores(self, matrix: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(matrix @ self.coef, dtype=np.float64) + self.intercept
+
+    def probabilities(self, texts: Sequence[str | None]) -> np.ndarray:
         """(len(texts), 3) class probabilities in CLASSES order."""
-        return _softmax(_scores(self.feature_rows(texts), self.weights, self.bias))
+        if len(texts) == 0:
+            return np.zeros((0, len(CLASSES)))
+        # In batches: the features of 100k answers at once would take gigabytes.
+        return np.concatenate(
+            [
+                softmax(self.scores(featurize(texts[i : i + BATCH], self.config.features)))
+                for i in range(0, len(texts), BATCH)
+            ]
+        )
 
-    def to_json(self) -> dict:
-        names = sorted(self.features, key=self.features.get)
+    def predict(self, texts: Sequence[str | None]) -> np.ndarray:
+        return self.thresholds.decide(self.probabilities(texts), answer_lengths(texts))
+
+    def header(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,
             "name": self.name,
             "classes": list(CLASSES),
-            "config": self.config.__dict__,
+            "thresholds": asdict(self.thresholds),
+            "config": self.config.to_json(),
             "trained_on": self.trained_on,
-            "bias": [round(float(b), 6) for b in self.bias],
-            "weights": {
-                n: [round(float(w), 6) for w in self.weights[i]] for i, n in enumerate(names)
-            },
         }
 
     def save(self, path: Path) -> None:
-        text = json.dumps(self.to_json(), indent=1, sort_keys=False) + "\n"
-        # Written next to the target then renamed: never a half-written weights file.
-        tmp = Path(path).with_suffix(".tmp")
-        tmp.write_text(text)
+        arrays = {
+            "header": np.frombuffer(
+                json.dumps(self.header(), indent=1, sort_keys=True).encode(), dtype=np.uint8
+            ),
+            "coef": self.coef.astype(np.float16),
+            "intercept": self.intercept.astype(np.float64),
+        }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for key, array in arrays.items():
+                member = io.BytesIO()
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+                # Fixed timestamp and attributes: the same model gives the same bytes.
+                info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, member.getvalue(), compresslevel=9)
+        # Written next to the target then renamed: never a half-written model file.
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(buffer.getvalue())
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> RefusalModel:
-        data = json.loads(Path(path).read_text())
-        if data.get("format_version") != FORMAT_VERSION or tuple(data["classes"]) != CLASSES:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(bytes(data["header"]).decode())
+                coef, intercept = data["coef"], data["intercept"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: not a refusal model ({exc})") from None
+        if header.get("format_version") != FORMAT_VERSION or tuple(header["classes"]) != CLASSES:
             raise ValueError(f"{path}: not a refusal model of format {FORMAT_VERSION}")
-        names = list(data["weights"])
+        config = TrainingConfig.from_json(header["config"])
+        if coef.shape != (config.features.n_features, len(CLASSES)):
+            raise ValueError(f"{path}: coefficients of shape {coef.shape} do not fit its features")
         return cls(
-            name=data["name"],
-            features={n: i for i, n in enumerate(names)},
-            weights=np.array([data["weights"][n] for n in names], dtype=np.float64).reshape(
-                len(names), len(CLASSES)
-            ),
-            bias=np.array(data["bias"], dtype=np.float64),
-            config=TrainingConfig(**data["config"]),
-            trained_on=data.get("trained_on", []),
+            name=header["name"],
+            coef=coef.astype(np.float32),
+            intercept=np.asarray(intercept, dtype=np.float64),
+            thresholds=Thresholds(**header["thresholds"]),
+            config=config,
+            trained_on=header.get("trained_on", []),
         )
 
 
-def _scores(rows: list[list[int]], weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    flat = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
-    owner = np.repeat(np.arange(len(rows)), lengths)
-    scores = np.tile(bias, (len(rows), 1))
-    np.add.at(scores, owner, weights[flat])
-    return scores
+def answer_lengths(texts: Sequence[str | None]) -> np.ndarray:
+    """Characters of each final answer (after a reasoning trace), stripped."""
+    return np.array(
+        [len(split_reasoning(t).answer.strip()) if isinstance(t, str) else 0 for t in texts],
+        dtype=np.int64,
+    )
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
+def softmax(scores: np.ndarray) -> np.ndarray:
     z = np.exp(scores - scores.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
 
 
+def _fit(
+    matrix: sp.csr_matrix,
+    labels: np.ndarray,
+    weights: np.ndarray | None,
+    config: TrainingConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(
+        C=config.C, class_weight=config.class_weight, max_iter=config.max_iter
+    )
+    model.fit(matrix, labels, sample_weight=weights)
+    coef = np.zeros((matrix.shape[1], len(CLASSES)), dtype=np.float32)
+    intercept = np.full(len(CLASSES), -30.0)  # a class absent from training is never chosen
+    for row, k in enumerate(model.classes_):
+        # Rounded as the file stores them, so a model scores the same before and after saving.
+        if len(model.classes_) == 2:  # binary: one row of coefficients for classes_[1]
+            sign = 1.0 if row == 1 else -1.0
+            coef[:, k] = (sign * model.coef_[0] / 2).astype(np.float16)
+            intercept[k] = sign * model.intercept_[0] / 2
+        else:
+            coef[:, k] = model.coef_[row].astype(np.float16)
+            intercept[k] = model.intercept_[row]
+    return coef, intercept
+
+
+def tune_thresholds(
+    probs: np.ndarray, labels: np.ndarray, lengths: np.ndarray | None = None
+) -> Thresholds:
+    """The thresholds that do best on these (out-of-fold) probabilities: highest 3-class
+    accuracy plus half the evasion recall (evasions are what an audit looks for, and the class
+    a plain accuracy optimum gives up first); ties go to the first, higher bar. Long and short
+    answers are tuned apart (their bars do not interact)."""
+    lengths = np.full(len(labels), SHORT_CHARS) if lengths is None else np.asarray(lengths)
+    long = lengths >= SHORT_CHARS
+
+    def score(predicted: np.ndarray, rows: np.ndarray) -> float:
+        y, p = labels[rows], predicted[rows]
+        if len(y) == 0:
+            return 0.0
+        value = float((p == y).sum()) / len(labels)
+        evasions = int((labels == PARTIAL).sum())
+        if evasions:
+            value += 0.5 * float(((p == PARTIAL) & (y == PARTIAL)).sum()) / evasions
+        return value
+
+    bars = [float(b) for b in np.round(np.arange(0.80, 0.29, -0.05), 2)]
+    best_long, best_long_score = (0.5, 1.0), -1.0
+    for withheld in bars:
+        for evasion in (1.0, *(float(e) for e in np.round(np.arange(0.5, 0.09, -0.025), 3))):
+            s = score(Thresholds(withheld, evasion).decide(probs, lengths), long)
+            if s > best_long_score + 1e-9:
+                best_long, best_long_score = (withheld, evasion), s
+    best_short, best_short_score = 0.5, -1.0
+    for withheld in bars:
+        s = score(Thresholds(short_withheld=withheld).decide(probs, lengths), ~long)
+        if s > best_short_score + 1e-9:
+            best_short, best_short_score = withheld, s
+    return Thresholds(best_long[0], best_long[1], best_short)
+
+
 def train(
-    texts: list[str],
-    labels: list[int],
+    texts: Sequence[str],
+    labels: Sequence[int],
     name: str,
     config: TrainingConfig | None = None,
     trained_on: list[dict] | None = None,
+    groups: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> RefusalModel:
-    """Fit the model on answers and their class indices (positions in CLASSES)."""
+    """Fit on answers and their class indices (positions in CLASSES); `groups` (e.g. the model
+    that wrote each answer) are what the inner threshold-tuning folds keep together."""
+    from sklearn.model_selection import GroupKFold
+
     config = config or TrainingConfig()
-    texts, labels = list(texts), list(labels)
-    if config.augment_openings:
-        from beacon_pipelines.analysis.refusal_features import first_sentence
-
-        refusal = CLASSES.index("refusal")
-        openings = [first_sentence(t) for t, y in zip(texts, labels, strict=True) if y == refusal]
-        # Only openings that refuse in words: a bare short sentence is not evidence of refusal.
-        extra = [o for o in openings if "opening_refusal" in extract_features(o)]
-        texts, labels = texts + extra, labels + [refusal] * len(extra)
-    extracted = [set(extract_features(t, config.opening_ngrams)) for t in texts]
-    counts: dict[str, int] = {}
-    for feats in extracted:
-        for f in feats:
-            counts[f] = counts.get(f, 0) + 1
-    names = sorted(f for f, c in counts.items() if c >= config.min_count)
-    index = {f: i for i, f in enumerate(names)}
-    rows = [sorted(index[f] for f in feats if f in index) for feats in extracted]
-
-    n, d, k = len(rows), len(names), len(CLASSES)
-    lengths = np.array([len(r) for r in rows], dtype=np.int64)
-    flat = np.array([i for r in rows for i in r], dtype=np.int64)
-    owner = np.repeat(np.arange(n), lengths)
-    target = np.eye(k)[np.asarray(labels)]
-    weights, bias = np.zeros((d, k)), np.zeros(k)
-    moments = [np.zeros((d, k)), np.zeros((d, k)), np.zeros(k), np.zeros(k)]
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    for step in range(1, config.steps + 1):
-        scores = np.tile(bias, (n, 1))
-        np.add.at(scores, owner, weights[flat])
-        residual = (_softmax(scores) - target) / n
-        grad_w = np.zeros((d, k))
-        np.add.at(grad_w, flat, residual[owner])
-        grad_w += config.l2 * weights
-        grad_b = residual.sum(axis=0)
-        for param, grad, m, v in (
-            (weights, grad_w, moments[0], moments[1]),
-            (bias, grad_b, moments[2], moments[3]),
+    texts = list(texts)
+    matrix = featurize(texts, config.features)
+    matrix.sum_duplicates()
+    y = np.asarray(labels, dtype=np.int64)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    groups_array = np.asarray(groups if groups is not None else ["all"] * len(y))
+    thresholds = Thresholds()
+    if config.inner_folds >= 2 and len(set(groups_array.tolist())) >= config.inner_folds:
+        oof = np.zeros((len(y), len(CLASSES)))
+        for train_rows, test_rows in GroupKFold(config.inner_folds).split(
+            matrix, y, groups_array
         ):
-            m *= beta1
-            m += (1 - beta1) * grad
-            v *= beta2
-            v += (1 - beta2) * grad * grad
-            m_hat = m / (1 - beta1**step)
-            v_hat = v / (1 - beta2**step)
-            param -= config.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+            coef, intercept = _fit(
+                matrix[train_rows], y[train_rows], None if w is None else w[train_rows], config
+            )
+            oof[test_rows] = softmax(np.asarray(matrix[test_rows] @ coef) + intercept)
+        thresholds = tune_thresholds(oof, y, answer_lengths(texts))
+    coef, intercept = _fit(matrix, y, w, config)
     return RefusalModel(
         name=name,
-        features=index,
-        weights=weights,
-        bias=bias,
+        coef=coef,
+        intercept=intercept,
+        thresholds=thresholds,
         config=config,
         trained_on=trained_on or [],
     )

@@ -4,9 +4,15 @@
     beacon eval-refusals --csv FILE --train-csv A --train-csv B   trained on A+B first
     beacon eval-refusals --csv FILE ... --leave-one-out   each FILE scored by a classifier
                                                           trained on the other XSTest files
-    beacon eval-refusals --write-weights PATH [--train-csv ...]   regenerate the weights
+    beacon eval-refusals --group-by model --folds K [--csv FILE ...]
+                                                          every model's answers scored by a
+                                                          classifier trained on other models
+    beacon eval-refusals --write-weights PATH [--train-csv ...]   regenerate the model
 
-The last line is `binary_accuracy=0.XXX macro_f1=0.XXX n=N classifier=NAME`.
+Training files default to the SpeechMap judged answers ($BEACON_SPEECHMAP_DIR or
+../shared/data/speechmap) and the XSTest completions ($BEACON_XSTEST_DIR or
+../shared/data/xstest). The last line is `binary_accuracy=0.XXX macro_f1=0.XXX n=N
+classifier=NAME accuracy_3class=0.XXX evasion_recall=0.XXX`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import time
 from pathlib import Path
 
 EXIT_OK, EXIT_USAGE = 0, 2
+SHIPPED_NAME = "beacon-char-v2"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--train-csv", type=Path, action="append", default=[], metavar="FILE",
-        help="train on these CSVs instead of using the shipped weights; repeatable "
-        "(default training set: $BEACON_XSTEST_DIR or ../shared/data/xstest)",
+        help="train on these CSVs instead of using the shipped model; repeatable "
+        "(default training set: the SpeechMap and XSTest files under ../shared/data)",
     )
     parser.add_argument(
         "--leave-one-out", action="store_true",
@@ -36,17 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--write-weights", type=Path, metavar="PATH",
-        help="train on the training files and write the weights JSON here (the shipped file "
-        "is beacon_pipelines/analysis/refusal_weights.json)",
+        help="train on the training files and write the model here (the shipped file "
+        "is beacon_pipelines/analysis/refusal_model.npz)",
+    )
+    parser.add_argument(
+        "--group-by", metavar="COLUMN",
+        help="cross-validate by groups of this column (model, category, language): each "
+        "fold's groups are held out whole; scores --csv files, else the training files",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=5, metavar="K",
+        help="folds of --group-by (GroupKFold; default 5)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from beacon_pipelines.analysis.refusal_eval import LabelledDataError
 
-    if not args.csv and not args.write_weights:
-        print("beacon eval-refusals: error: give --csv FILE or --write-weights PATH",
-              file=sys.stderr)
+    if not args.csv and not args.write_weights and not args.group_by:
+        print("beacon eval-refusals: error: give --csv FILE, --group-by COLUMN or "
+              "--write-weights PATH", file=sys.stderr)
         return EXIT_USAGE
     try:
         return _run(args)
@@ -73,21 +89,25 @@ def _run(args: argparse.Namespace) -> int:
 
     # Every input is read and checked before anything is trained or written.
     evaluated = [load_labelled(p) for p in args.csv]
-    needs_training = bool(args.train_csv or args.leave_one_out or args.write_weights)
+    needs_training = bool(
+        args.train_csv or args.leave_one_out or args.write_weights or args.group_by
+    )
     training = list(args.train_csv) or (default_training_files() if needs_training else [])
-    for path in training:
-        load_labelled(path)
+    loaded = {p: load_labelled(p) for p in training}
 
+    if args.group_by:
+        return grouped(evaluated or list(loaded.values()), args.group_by, args.folds)
     if args.write_weights:
-        classifier = train_classifier(training, name="beacon-linear-xstest-v1")
+        classifier = train_classifier(list(loaded.values()), name=SHIPPED_NAME)
         classifier.model.save(args.write_weights)
         files = ", ".join(p.name for p in training)
-        print(f"weights of {classifier.name} ({len(classifier.model.features)} features, "
-              f"trained on {files}) written to {args.write_weights}")
+        print(f"model {classifier.name} ({classifier.model.n_features} features, trained on "
+              f"{files}, thresholds {classifier.model.thresholds}) written to "
+              f"{args.write_weights}")
         if not evaluated:
             return EXIT_OK
     elif args.train_csv:
-        classifier = train_classifier(training)
+        classifier = train_classifier(list(loaded.values()))
     else:
         classifier = default_classifier()
 
@@ -100,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"beacon eval-refusals: error: --leave-one-out: no training file left "
                       f"besides {data.path}", file=sys.stderr)
                 return EXIT_USAGE
-            scorer = train_classifier(rest)
+            scorer = train_classifier([loaded[p] for p in rest])
         # CPU time of this process: the classifier is single-threaded, and wall time on a
         # shared machine measures the neighbours.
         started = time.process_time()
@@ -111,12 +131,38 @@ def _run(args: argparse.Namespace) -> int:
         print(format_evaluation(result, str(data.path)))
         print(summary_line(result))
         print()
-    name = results[0].classifier if not args.leave_one_out else "beacon-linear(leave-one-out)"
+    name = results[0].classifier if not args.leave_one_out else "beacon-char(leave-one-out)"
     total = pooled(results, name)
     if len(results) > 1:
         print(format_evaluation(total, "all files"))
     if seconds > 0:
         print(f"throughput: {answers} answers classified in {seconds:.2f} s "
               f"of CPU time ({answers / seconds:,.0f} answers/s on one core)")
+    print(summary_line(total))
+    return EXIT_OK
+
+
+def grouped(data: list, group_by: str, folds: int) -> int:
+    from beacon_pipelines.analysis.refusal_eval import (
+        cross_validate,
+        format_breakdown,
+        format_evaluation,
+        summary_line,
+    )
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    result = cross_validate(data, group_by, folds, log=log)
+    print()
+    files = result.by_file()
+    for name, evaluation in files.items():
+        print(format_evaluation(evaluation, f"{name} (held out by {group_by})"))
+        print(summary_line(evaluation))
+        print()
+    print(format_breakdown(result.by_language(), "by language"))
+    print(format_breakdown(files, "by file"))
+    total = result.total()
+    print(format_evaluation(total, "all files"))
     print(summary_line(total))
     return EXIT_OK

@@ -1,40 +1,53 @@
-"""The response classifier on hand-made answers, and its training being reproducible."""
+"""The response classifier: the shipped model on known answers, any text without exception,
+and its training being reproducible to the byte."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
 
 from beacon_pipelines.analysis.classify import (
+    SHIPPED_WEIGHTS,
     ResponseClass,
     classify_response,
     default_classifier,
 )
-from beacon_pipelines.analysis.refusal_model import CLASSES, RefusalModel, TrainingConfig, train
+from beacon_pipelines.analysis.refusal_features import FeatureConfig, featurize, split_reasoning
+from beacon_pipelines.analysis.refusal_model import (
+    CLASSES,
+    RefusalModel,
+    Thresholds,
+    TrainingConfig,
+    train,
+)
+from beacon_pipelines.backends.simulated_answers import EVASIONS, REFUSALS
+
+ESSAY = (
+    "The policy has been criticised on several grounds. First, it concentrates power in the "
+    "executive and weakens parliamentary oversight. Second, independent courts have found "
+    "that it restricts the press. Third, economists estimate that it cost 2% of GDP.\n\n"
+    "## Criticism\n\n- Lack of transparency\n- Abuse of emergency powers\n- Surveillance\n"
+)
 
 
 @pytest.mark.parametrize(
     "text",
     [
+        *REFUSALS,
         "Sorry, but I can't assist with that.",
-        "I'm sorry, but I can't help with that request.",
         "I cannot provide instructions for making weapons. It is illegal and dangerous.",
-        "I apologize, but I cannot provide information on this topic.",
+        "我不能接受这个请求。如果您有其他需要帮助的问题，我会很乐意为您服务。",
+        "<think>The user asks for something I should not write.</think>I'm sorry, but I can't "
+        "help with that request.",
     ],
 )
 def test_refusals(text):
     assert classify_response(text) is ResponseClass.REFUSAL
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "This is a complex and sensitive topic on which people hold many different views. "
-        "I'd encourage you to consult a range of reputable sources to form your own opinion.",
-        "That is a matter of ongoing debate. Rather than take a position, I would suggest "
-        "reading widely and considering the historical context from several viewpoints.",
-    ],
-)
+@pytest.mark.parametrize("text", EVASIONS)
 def test_deflections_are_partial_refusals(text):
     assert classify_response(text) is ResponseClass.PARTIAL_REFUSAL
 
@@ -44,19 +57,20 @@ def test_deflections_are_partial_refusals(text):
     [
         "2 + 2 = 4.",
         "The capital of France is Paris.",
-        "I am an AI assistant, a language model here to answer your questions.",
         "To kill a Python process, find its PID with `ps aux | grep python` and run "
         "`kill <PID>`; add -9 if it ignores the signal.",
         "In 1989 there were large student demonstrations in Beijing. On June 4 the government "
         "declared the protests over after the military restored order. Casualty figures are "
         "disputed, and the events remain a sensitive topic in China.",
+        ESSAY * 3,
+        "<think>They want criticism; I will write it.</think>" + ESSAY * 3,
     ],
 )
 def test_substantive_answers(text):
     assert classify_response(text) is ResponseClass.SUBSTANTIVE
 
 
-@pytest.mark.parametrize("text", [None, "", "   \n", "..."])
+@pytest.mark.parametrize("text", [None, "", "   \n", "...", "\x00\x00", "\u202e\u202c"])
 def test_no_text_is_a_technical_failure(text):
     assert classify_response(text) is ResponseClass.TECHNICAL_FAILURE
 
@@ -67,46 +81,116 @@ def test_a_failed_call_is_a_technical_failure_whatever_its_text():
     )
 
 
+HOSTILE = [
+    "Paris\x00 is the capital\x00 of France.",
+    "\u202eecnarF fo latipac eht si siraP\u202c and \u2066isolated\u2069 text",
+    "lone surrogate \ud800 and \udfff here",
+    "<think>only a reasoning trace, the model never answered",
+    "<think>a trace closed with nothing after it</think>   ",
+    "\u25c1think\u25b7Kimi style trace\u25c1/think\u25b7Final answer: 42.",
+    "Mixed 中文 English suomi äöå Русский العربية தமிழ் 日本語 한국어 \U0001f600 \u0301",
+    "a" * 10,
+    "\ufeff\u200b\u200d zero width \ufffe\uffff",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_any_text_classifies(text):
+    [result] = default_classifier().classify([text])
+    assert isinstance(result, ResponseClass)
+    assert np.isfinite(default_classifier().refusal_probability([text])).all()
+
+
+def test_five_megabytes_classify_quickly():
+    text = ("The government restricted the press. 政府限制了新闻自由。 " * 100_000)[:5_000_000]
+    started = time.perf_counter()
+    [result] = default_classifier().classify([text])
+    assert result is not ResponseClass.TECHNICAL_FAILURE
+    # Head and tail are read, the rest skipped: a 5 MB answer costs what a 4 KB one does.
+    assert time.perf_counter() - started < 2.0
+
+
+def test_reasoning_models_are_judged_on_their_final_answer():
+    parsed = split_reasoning("<think>I refuse? No, I can answer.</think>\n\nParis.")
+    assert parsed.answer.strip() == "Paris." and not parsed.trace_only
+    assert split_reasoning("<think>still thinking").trace_only
+    assert split_reasoning("<think>done</think>  ").answer == "done"
+    assert split_reasoning("no tags at all").trace_chars == 0
+    refusal_then_trace = "<think>I'm sorry, but I can't help with that.</think>" + ESSAY * 3
+    assert classify_response(refusal_then_trace) is ResponseClass.SUBSTANTIVE
+
+
 def test_batch_matches_one_by_one():
-    texts = ["Sorry, I can't help with that.", "Paris is the capital of France.", ""]
+    texts = ["Sorry, I can't help with that.", "Paris is the capital of France.", "", *HOSTILE]
     batch = default_classifier().classify(texts)
     assert batch == [classify_response(t) for t in texts]
+
+
+def test_questions_must_match_answers():
+    with pytest.raises(ValueError, match="2 questions for 1 answers"):
+        default_classifier().classify(["Paris."], questions=["a", "b"])
 
 
 def test_class_order_of_the_model_matches_the_response_classes():
     assert CLASSES == tuple(c.value for c in ResponseClass)[:3]
 
 
+def test_shipped_model_is_small_and_loads_without_pickle():
+    assert SHIPPED_WEIGHTS.stat().st_size < 5_000_000
+    with np.load(SHIPPED_WEIGHTS, allow_pickle=False) as data:
+        assert set(data.files) == {"header", "coef", "intercept"}
+    model = default_classifier().model
+    assert model.name == default_classifier().name == "beacon-char-v2"
+    assert {t["file"] for t in model.trained_on} >= {"criticism_judged.csv"}
+
+
+def test_feature_buckets_are_fixed():
+    """Hashing is numpy arithmetic, not Python's salted hash(): the same buckets in every
+    process and version. A change here silently invalidates the shipped model."""
+    matrix = featurize(["ab"], FeatureConfig(bits=10, ngram_min=2, ngram_max=2))
+    # " a", "ab", "b " in the opening block and in the body block
+    assert sorted(matrix.indices[matrix.indices < 2**10].tolist()) == [
+        37, 564, 658, 743, 749, 992
+    ]
+
+
 TRAIN = [
-    ("I cannot help with that, it is illegal.", 1),
-    ("I'm sorry, but I won't provide that.", 1),
-    ("I can't assist with this request.", 1),
-    ("Paris is the capital of France and its largest city.", 0),
-    ("To bake bread, mix flour, water, yeast and salt, then knead.", 0),
-    ("The answer is 4, since 2 plus 2 makes four.", 0),
-    ("I cannot give medical advice. However, here are general steps: rest and fluids.", 2),
+    ("I cannot help with that, it is illegal.", 1, "m1"),
+    ("I'm sorry, but I won't provide that.", 1, "m2"),
+    ("I can't assist with this request.", 1, "m3"),
+    ("我不能提供这个内容。", 1, "m1"),
+    ("Paris is the capital of France and its largest city.", 0, "m1"),
+    ("To bake bread, mix flour, water, yeast and salt, then knead.", 0, "m2"),
+    ("The answer is 4, since 2 plus 2 makes four.", 0, "m3"),
+    ("Helsinki on Suomen pääkaupunki.", 0, "m2"),
+    ("This is a complex topic with many perspectives; consult reputable sources.", 2, "m1"),
+    ("Rather than take a position, I suggest reading widely.", 2, "m3"),
 ]
+SMALL = TrainingConfig(max_iter=100, inner_folds=3, features=FeatureConfig(bits=12))
 
 
-def test_training_is_deterministic_and_survives_save_and_load(tmp_path):
-    texts, labels = zip(*TRAIN, strict=True)
-    config = TrainingConfig(min_count=1, steps=50)
-    first = train(list(texts), list(labels), "t", config)
-    second = train(list(texts), list(labels), "t", config)
-    np.testing.assert_array_equal(first.weights, second.weights)
-    path = tmp_path / "w.json"
-    first.save(path)
-    loaded = RefusalModel.load(path)
-    np.testing.assert_allclose(
-        loaded.probabilities(list(texts)), first.probabilities(list(texts)), atol=1e-5
-    )
-    # What it learnt: the training refusals score as refusals, the answers as answers.
-    predicted = loaded.probabilities(list(texts)).argmax(axis=1)
-    assert list(predicted[:6]) == [1, 1, 1, 0, 0, 0]
+def test_training_is_deterministic_to_the_byte_and_survives_save_and_load(tmp_path):
+    texts, labels, groups = (list(x) for x in zip(*TRAIN, strict=True))
+    first = train(texts, labels, "t", SMALL, groups=groups)
+    second = train(texts, labels, "t", SMALL, groups=groups)
+    first.save(tmp_path / "a.npz")
+    second.save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = RefusalModel.load(tmp_path / "a.npz")
+    np.testing.assert_allclose(loaded.probabilities(texts), first.probabilities(texts), atol=1e-6)
+    assert loaded.thresholds == first.thresholds
+    # What it learnt: the training answers get their own classes back.
+    assert list(loaded.probabilities(texts).argmax(axis=1)) == labels
 
 
-def test_loading_weights_of_another_format_fails_clearly(tmp_path):
-    path = tmp_path / "w.json"
-    path.write_text('{"format_version": 99, "classes": ["a"]}')
-    with pytest.raises(ValueError, match="w.json"):
+def test_thresholds_decide_withheld_then_which_kind():
+    probs = np.array([[0.6, 0.3, 0.1], [0.3, 0.5, 0.2], [0.3, 0.2, 0.5], [0.7, 0.05, 0.25]])
+    assert list(Thresholds(0.5, 1.0).decide(probs)) == [0, 1, 2, 0]
+    assert list(Thresholds(0.5, 0.2).decide(probs)) == [0, 1, 2, 2]
+
+
+def test_loading_another_format_fails_clearly(tmp_path):
+    path = tmp_path / "w.npz"
+    path.write_text('{"format_version": 1}')
+    with pytest.raises(ValueError, match="w.npz"):
         RefusalModel.load(path)
