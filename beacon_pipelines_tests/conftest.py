@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing.process
 import os
+import socketserver
+import subprocess
 from pathlib import Path
+from unittest import mock
 
 import dagster  # noqa: F401 - imported once here: its import runs `file` (platform.architecture)
 import pytest
@@ -96,22 +101,21 @@ class UnmarkedIntegrationError(AssertionError):
     pass
 
 
-@pytest.fixture(autouse=True)
-def _integration_only_starts_processes(request, monkeypatch):
-    if request.node.get_closest_marker("integration"):
+@contextlib.contextmanager
+def _refusing_processes(item):
+    """Outside @pytest.mark.integration: starting a process, forking or binding a server fails
+    at once. Held during setup too, so a module-scoped fixture cannot start one unnoticed."""
+    if item.get_closest_marker("integration"):
+        yield
         return
 
     def refuse(what):
         def refused(*args, **kwargs):
             raise UnmarkedIntegrationError(
-                f"{request.node.nodeid} {what}: mark it @pytest.mark.integration"
+                f"{item.nodeid} {what}: mark it @pytest.mark.integration"
             )
 
         return refused
-
-    import multiprocessing.process
-    import socketserver
-    import subprocess
 
     popen_init = subprocess.Popen.__init__
 
@@ -122,7 +126,27 @@ def _integration_only_starts_processes(request, monkeypatch):
             return popen_init(self, args, *rest, **kwargs)
         refuse("starts a process")()
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", popen_unless_log_tail)
-    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse("starts a process"))
-    monkeypatch.setattr(os, "fork", refuse("forks"))
-    monkeypatch.setattr(socketserver.TCPServer, "server_bind", refuse("starts a server"))
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(subprocess.Popen, "__init__", popen_unless_log_tail))
+        stack.enter_context(
+            mock.patch.object(
+                multiprocessing.process.BaseProcess, "start", refuse("starts a process")
+            )
+        )
+        stack.enter_context(mock.patch.object(os, "fork", refuse("forks")))
+        stack.enter_context(
+            mock.patch.object(socketserver.TCPServer, "server_bind", refuse("starts a server"))
+        )
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _refusing_processes(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _refusing_processes(item):
+        yield

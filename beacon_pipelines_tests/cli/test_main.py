@@ -18,6 +18,7 @@ def full_audit(tmp_path_factory):
     return work, home, result
 
 
+@pytest.mark.integration
 def test_whole_audit_writes_the_three_files_with_360_succeeded_executions(full_audit):
     work, home, result = full_audit
     assert result.returncode == 0, result.stderr[-3000:]
@@ -37,6 +38,7 @@ def test_whole_audit_writes_the_three_files_with_360_succeeded_executions(full_a
     assert "SIMULATED" in page and "cli-full" in page
 
 
+@pytest.mark.integration
 def test_runs_are_recorded_on_the_instance_for_the_ui(full_audit, monkeypatch):
     from dagster import DagsterInstance, RunsFilter
 
