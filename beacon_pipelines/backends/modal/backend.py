@@ -335,6 +335,13 @@ class ModalBackend:
                 f"{model} in {target} failed: {_describe(exc)}",
                 extra=receipt,
             ) from None
+        except BaseException:
+            # Interrupted (the audit was cancelled, Ctrl-C): nobody will collect this reply, so
+            # the GPU time it would still bill is stopped.
+            _cancel(call)
+            if tracked:
+                ledger.call_closed(call_id, CANCELLED)
+            raise
         if tracked:
             ledger.call_closed(call_id, COLLECTED)
         return reply, call_id

@@ -110,6 +110,15 @@ def test_the_client_deadline_cancels_the_call():
     assert deployment.handles[name].log[-1] == ("cancel",)
 
 
+def test_an_interrupted_wait_cancels_the_call():
+    # `beacon cancel`, Ctrl-C or the UI's Terminate interrupt the worker while it waits.
+    name = "Beacon_llama3_2_1b_US"
+    deployment = FakeDeployment(**{name: {"get_error": KeyboardInterrupt()}})
+    with pytest.raises(KeyboardInterrupt):
+        list(backend_with(deployment).generate(partition("llama3.2-1b", "US")))
+    assert deployment.handles[name].log[-1] == ("cancel",)
+
+
 def test_a_request_the_deployed_class_cannot_serve_is_permanent():
     # The deployment was built from another catalog: the class checks the model it serves.
     name = "Beacon_llama3_2_1b_US"
