@@ -31,7 +31,7 @@ from beacon_pipelines.plan import (
     new_audit_id,
     select,
 )
-from beacon_pipelines.report.output_folder import check_output_folder
+from beacon_pipelines.report.output_folder import check_output_folder, report_folder
 from beacon_pipelines.store import ExecutionStore, configured_store_url, resolve_store_url
 
 # The first wave of partition workers runs alone until its steps hold the GPU slots, for at
@@ -147,7 +147,7 @@ def run_audit(
         # Run workers and the definitions they load must see the same catalog.
         os.environ[CATALOG_ENV_VAR] = str(catalog_path)
 
-    out_dir = check_output_folder(Path(options.out_dir or Path("reports") / planned.audit_id))
+    out_dir = check_output_folder(report_folder(planned.audit_id, options.out_dir))
     # An explicit store is reached before the instance is touched: a wrong URL writes nothing.
     store_url = options.store_url or configured_store_url()
     store = ExecutionStore(store_url).create() if store_url else None

@@ -18,6 +18,7 @@ from beacon_pipelines.plan import check_audit_id
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
 from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
+from beacon_pipelines.report.output_folder import report_folder
 from beacon_pipelines.report.stored_audit import (
     analyse_stored_audit,
     complete_plan,
@@ -26,7 +27,6 @@ from beacon_pipelines.report.stored_audit import (
 from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines.yaml_config import ConfigFileError
 
-DEFAULT_REPORTS_DIR = "reports"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -72,7 +72,7 @@ def rerender_report(
     inputs = report_inputs(
         catalog, plan, analysis, executions, beacon_pipelines.__version__, provenance, trend=trend
     )
-    target = Path(out_dir or Path(DEFAULT_REPORTS_DIR) / audit_id).resolve()
+    target = report_folder(audit_id, out_dir)
     # Outside Dagster the key comes straight from the environment, and goes nowhere else.
     signing_key = os.environ.get(SIGNING_KEY_ENV) or None
     return Rerendered(write_audit_report(inputs, target, signing_key), warnings)

@@ -1,4 +1,5 @@
-"""Check, before an audit spends anything, that its report folder can be written."""
+"""The report folder: where it goes by default, and a check, before an audit spends anything,
+that it can be written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from pathlib import Path
 
 class OutputFolderError(ValueError):
     """The report folder cannot be created or written; the message names it and why."""
+
+
+def report_folder(audit_id: str, out_dir: str | Path | None = None) -> Path:
+    """Where an audit's report goes: `out_dir` when given, else reports/<audit_id> under the
+    working folder (the CLI, `beacon report` and the bias_report asset agree on it)."""
+    return Path(out_dir or Path("reports") / audit_id).resolve()
 
 
 def check_output_folder(path: Path) -> Path:

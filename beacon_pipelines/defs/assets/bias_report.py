@@ -1,6 +1,5 @@
 """bias_report: report.html and the CSV/Parquet exports of an analysed audit, all or nothing."""
 
-from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -21,9 +20,8 @@ from beacon_pipelines.defs.resources import ExecutionStoreResource, ReportSignin
 from beacon_pipelines.report.exports import OutputDirError
 from beacon_pipelines.report.folder import write_audit_report
 from beacon_pipelines.report.inputs import report_inputs
+from beacon_pipelines.report.output_folder import report_folder
 from beacon_pipelines.report.stored_audit import stored_trend
-
-DEFAULT_REPORTS_DIR = "reports"
 
 
 class ReportConfig(Config):
@@ -61,7 +59,7 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
         if plan is None:
             raise Failure(f"audit {bias_analysis.audit_id!r} is not in the execution store")
         executions = execution_store.executions_frame(plan.audit_id)
-        out_dir = Path(config.out_dir or Path(DEFAULT_REPORTS_DIR) / plan.audit_id).resolve()
+        out_dir = report_folder(plan.audit_id, config.out_dir)
         inputs = report_inputs(
             catalog,
             plan,
