@@ -645,8 +645,9 @@ class ExecutionStore:
         rows = self._retrying(f"reading calls of {audit_id!r}", read)
         return pd.DataFrame(rows, columns=[c.name for c in backend_calls.columns])
 
-    def succeeded_counts(self) -> dict[str, int]:
-        """audit id -> executions with a succeeded attempt, for every audit at once."""
+    def succeeded_counts(self, audit_ids: list[str] | None = None) -> dict[str, int]:
+        """audit id -> executions with a succeeded attempt, for these audits (default: every
+        audit at once). Counted in the database: progress polls need no list of keys."""
         self.create()
         c = executions.c
         query = (
@@ -654,12 +655,17 @@ class ExecutionStore:
             .where(c.status == SUCCEEDED)
             .group_by(c.audit_id)
         )
+        if audit_ids is not None:
+            query = query.where(c.audit_id.in_(audit_ids))
 
         def read():
             with self.engine.connect() as conn:
                 return {audit_id: int(n) for audit_id, n in conn.execute(query)}
 
         return self._retrying("counting succeeded executions", read)
+
+    def succeeded_count(self, audit_id: str) -> int:
+        return self.succeeded_counts([audit_id]).get(audit_id, 0)
 
     # -- audit control: cancel requests and the driving process ------------------------------
 
@@ -727,7 +733,7 @@ class ExecutionStore:
         the row of whoever holds it."""
         self.create()
         c = partition_leases.c
-        where = sa.and_(*(c[k] == row[k] for k in ("audit_id", "model", "region")))
+        where = _lease_key(row)
 
         def claim() -> bool:
             with self.engine.begin() as conn:
@@ -756,39 +762,21 @@ class ExecutionStore:
 
     def renew_lease(self, row: dict, now: float) -> bool:
         """Refresh our lease; False when it is no longer ours (taken over as stale)."""
-        c = partition_leases.c
+        ours = _our_lease(row)
 
         def renew() -> bool:
             with self.engine.begin() as conn:
-                return (
-                    conn.execute(
-                        partition_leases.update()
-                        .where(
-                            c.audit_id == row["audit_id"],
-                            c.model == row["model"],
-                            c.region == row["region"],
-                            c.holder == row["holder"],
-                        )
-                        .values(renewed_at=now)
-                    ).rowcount
-                    == 1
-                )
+                update = partition_leases.update().where(ours).values(renewed_at=now)
+                return conn.execute(update).rowcount == 1
 
         return self._retrying(f"renewing the lease of ({row['model']}, {row['region']})", renew)
 
     def release_lease(self, row: dict) -> None:
-        c = partition_leases.c
+        ours = _our_lease(row)
 
         def release() -> None:
             with self.engine.begin() as conn:
-                conn.execute(
-                    partition_leases.delete().where(
-                        c.audit_id == row["audit_id"],
-                        c.model == row["model"],
-                        c.region == row["region"],
-                        c.holder == row["holder"],
-                    )
-                )
+                conn.execute(partition_leases.delete().where(ours))
 
         self._retrying(f"releasing the lease of ({row['model']}, {row['region']})", release)
 
@@ -827,6 +815,17 @@ def _add_missing_columns(conn) -> None:
             conn.execute(
                 sa.text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {definition}")
             )
+
+
+def _lease_key(row: dict):
+    """The lease row of this (audit, model, region), whoever holds it."""
+    c = partition_leases.c
+    return sa.and_(*(c[k] == row[k] for k in ("audit_id", "model", "region")))
+
+
+def _our_lease(row: dict):
+    """The same lease, only while `row`'s holder still holds it."""
+    return sa.and_(_lease_key(row), partition_leases.c.holder == row["holder"])
 
 
 def _already_recorded(conn, row: dict) -> bool:
