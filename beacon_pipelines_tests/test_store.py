@@ -119,3 +119,14 @@ def test_store_file_is_created_under_a_new_folder(tmp_path):
     store = ExecutionStore(f"sqlite:///{tmp_path / 'deep' / 'er' / 'beacon.db'}").create()
     assert store.list_audits() == []
     assert (tmp_path / "deep" / "er" / "beacon.db").exists()
+
+
+def test_succeeded_counts_match_the_keys_per_audit(store):
+    first = store.register_audit(plan("a1"))
+    other = store.register_audit(plan("a2", questions=("math_basic",)))
+    run_partition(store, SimulatedBackend(), CATALOG, first, "llama3.2-1b", "US")
+    run_partition(store, SimulatedBackend(), CATALOG, other, "llama3.2-1b", "US")
+    assert store.succeeded_count("a1") == len(store.succeeded_keys("a1")) == 2
+    assert store.succeeded_counts(["a2"]) == {"a2": 1}
+    assert store.succeeded_counts() == {"a1": 2, "a2": 1}
+    assert store.succeeded_count("nothing-yet") == 0

@@ -422,7 +422,7 @@ def _wait(workers, store, plan, started, progress, poll_s, interrupted):
                 len(workers) - len(pending),
                 len(workers),
                 len(failed),
-                len(store.succeeded_keys(plan.audit_id)),
+                store.succeeded_count(plan.audit_id),
                 plan.execution_count,
             )
             if status.counts != last_counts:

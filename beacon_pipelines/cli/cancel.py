@@ -62,7 +62,7 @@ def run(args) -> int:
     if forced:
         print(f"marked {len(forced)} run(s) canceled that did not stop in {args.wait:g} s: "
               + ", ".join(r[:8] for r in forced))
-    kept = len(store.succeeded_keys(plan.audit_id))
+    kept = store.succeeded_count(plan.audit_id)
     print(
         f"audit {plan.audit_id} {after.status}: {kept} of {plan.execution_count} executions "
         f"kept; resume with beacon audit --audit-id {plan.audit_id}"

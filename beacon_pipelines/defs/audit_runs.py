@@ -121,7 +121,7 @@ def audit_facts(
 
 def audit_status(instance: DagsterInstance, store: ExecutionStore, plan: AuditPlan) -> AuditStatus:
     """The audit's status now, from the store and the instance."""
-    succeeded = len(store.succeeded_keys(plan.audit_id))
+    succeeded = store.succeeded_count(plan.audit_id)
     facts = audit_facts(instance, plan, succeeded, store.audit_control(plan.audit_id))
     return derive_status(facts, time.time())
 
