@@ -109,12 +109,12 @@ def partition_requests(
         temperature=catalog.generation.temperature,
         max_new_tokens=catalog.generation.max_new_tokens,
     )
-    # The prompt is the requested region's even when served elsewhere: the answer is its answer.
-    system_prompt = catalog.system_prompt(region)
     requests: list[InferenceRequest] = []
     reused = 0
     for question_id in plan.questions:
-        question = catalog.question(question_id)
+        # The requested region's language and prompt even when served elsewhere: the answer is
+        # its answer.
+        asked = catalog.asked(question_id, region)
         for sample in range(plan.samples):
             last_attempt, succeeded = attempts.get((model, region, question_id, sample), (0, False))
             if succeeded:
@@ -126,13 +126,14 @@ def partition_requests(
                     model_id=model,
                     hf_id=model_def.hf_id,
                     question_id=question_id,
-                    question=question.text,
-                    system_prompt=system_prompt,
+                    question=asked.question,
+                    system_prompt=asked.system_prompt,
                     params=params,
                     requested_region=region,
                     target_region=target_region,
                     sample=sample,
                     attempt=last_attempt + 1,
+                    language=asked.language,
                 )
             )
     return requests, reused

@@ -117,9 +117,11 @@ def build_plan(
     questions: Sequence[str] | None = None,
     samples: int = 1,
     created_at: float | None = None,
+    categories: Sequence[str] | None = None,
 ) -> AuditPlan:
     """The one way a plan is made (CLI, a run launched from the UI, the schedule): every id is
-    checked against the catalog; None selects the catalog's whole list."""
+    checked against the catalog; None selects the catalog's whole list. `categories` narrows
+    the questions to those categories (and `questions`, if given too, to those ids)."""
     if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
         raise AuditInputError(f"samples must be a positive integer, got {samples!r}")
     if samples > MAX_SAMPLES:
@@ -130,7 +132,7 @@ def build_plan(
         backend=backend,
         models=select(models, catalog.model_ids, "model"),
         regions=select(regions, catalog.region_ids, "region"),
-        questions=select(questions, catalog.question_ids, "question"),
+        questions=_select_questions(catalog, questions, categories),
         samples=samples,
         created_at=time.time() if created_at is None else created_at,
     )
@@ -140,6 +142,23 @@ def build_plan(
             "are allowed"
         )
     return plan
+
+
+def _select_questions(
+    catalog: Catalog, questions: Sequence[str] | None, categories: Sequence[str] | None
+) -> tuple[str, ...]:
+    chosen = select(questions, catalog.question_ids, "question")
+    if not categories:
+        return chosen
+    wanted = set(select(categories, catalog.category_ids, "category"))
+    outside = [q for q in chosen if catalog.question(q).category not in wanted] if questions \
+        else []
+    if outside:
+        raise AuditInputError(
+            f"question {', '.join(map(repr, outside))} is not in category "
+            f"{', '.join(categories)}"
+        )
+    return tuple(q for q in chosen if catalog.question(q).category in wanted)
 
 
 def describe_missing(missing: Sequence[ExecutionKey], limit: int = 20) -> str:

@@ -64,6 +64,8 @@ EXECUTION_COLUMNS = [
     "finish_reason",
     "prompt_sha256",
     "call_id",
+    # Added by issue 19: the language the question was asked in (NULL: before languages, en).
+    "language",
 ]
 
 metadata = sa.MetaData()
@@ -117,6 +119,7 @@ executions = sa.Table(
     sa.Column("finish_reason", sa.Text),
     sa.Column("prompt_sha256", sa.String(64)),
     sa.Column("call_id", sa.Text),  # the backend call that produced (or failed) this attempt
+    sa.Column("language", sa.String(35)),  # the language asked in (en, zh, ...)
     sa.UniqueConstraint(
         "audit_id",
         "model",
@@ -505,6 +508,7 @@ class ExecutionStore:
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "run_id": run_id,
+            "language": req.language,
             **_receipt_columns(result),
         }
         tries = 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing.process
 import os
+import shutil
 import socketserver
 import subprocess
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -14,7 +16,7 @@ import dagster  # noqa: F401 - imported once here: its import runs `file` (platf
 import pytest
 import yaml
 
-from beacon_pipelines.catalog import DEFAULT_CATALOG_PATH
+from beacon_pipelines.catalog import CATALOG_ENV_VAR, DEFAULT_CATALOG_PATH
 from beacon_pipelines.store import ExecutionStore
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -22,8 +24,37 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 pytest_plugins = ["beacon_pipelines_tests.postgres_fixtures"]
 
 
+# The packaged catalog as the tests use it: its regions, models and prompts with the original
+# system's 8 questions only, so whole audits in tests stay 3 x 3 x 8. Beacon's 60-question set
+# (its questions_files) is tested on its own in catalog/test_builtin_questions.py.
+_QUESTIONS_FILES_BLOCK = "questions_files:\n  - beacon_questions.yaml\n"
+
+
+def default_catalog_text() -> str:
+    text = DEFAULT_CATALOG_PATH.read_text()
+    assert _QUESTIONS_FILES_BLOCK in text, "the packaged catalog's questions_files changed"
+    return text.replace(_QUESTIONS_FILES_BLOCK, "")
+
+
 def default_catalog_dict() -> dict:
-    return yaml.safe_load(DEFAULT_CATALOG_PATH.read_text())
+    return yaml.safe_load(default_catalog_text())
+
+
+_tests_catalog_dir: str | None = None
+
+
+def pytest_configure(config):
+    """Every test, and every process it starts, loads the 8-question catalog by default."""
+    global _tests_catalog_dir
+    _tests_catalog_dir = tempfile.mkdtemp(prefix="beacon-tests-catalog-")
+    path = Path(_tests_catalog_dir) / "catalog.yaml"
+    path.write_text(default_catalog_text())
+    os.environ[CATALOG_ENV_VAR] = str(path)
+
+
+def pytest_unconfigure(config):
+    if _tests_catalog_dir:
+        shutil.rmtree(_tests_catalog_dir, ignore_errors=True)
 
 
 def write_catalog(path: Path, **overrides) -> Path:
@@ -74,6 +105,7 @@ def store(tmp_path) -> ExecutionStore:
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEACON_")}
+    env[CATALOG_ENV_VAR] = os.environ[CATALOG_ENV_VAR]  # the tests' catalog (pytest_configure)
     env["DAGSTER_HOME"] = str(home)
     env.update(extra)
     return env

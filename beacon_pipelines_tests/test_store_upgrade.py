@@ -48,6 +48,7 @@ def _upgrade_and_use(url: str) -> None:
         assert list(old.columns) == EXECUTION_COLUMNS and len(old) == 1
         assert old.loc[0, "response"] == "4" and old.loc[0, "run_id"] == "run-old"
         assert old.loc[0, "served_cloud_region"] is None and old.loc[0, "region_verified"] is None
+        assert old.loc[0, "language"] is None  # asked before languages were recorded
 
         # The audit resumes on the upgraded store: only the missing answer is asked.
         outcome = run_partition(store, SimulatedBackend(), CATALOG, PLAN, "llama3.2-1b", "US")
@@ -56,6 +57,7 @@ def _upgrade_and_use(url: str) -> None:
         assert new["question_id"] == "tiananmen_1989"
         assert new["region_verified"] == "unverified"  # the simulated server reports no region
         assert len(new["prompt_sha256"]) == 64
+        assert new["language"] == "en"
 
         # Opening it again (another process, the next audit) changes nothing.
         ExecutionStore(url).create().dispose()

@@ -84,7 +84,8 @@ def prepare_home(root: Path) -> Path:
 
 
 def run_audit_once(home: Path, partition_s: float, cap: int, audit_id: str) -> AuditTiming:
-    """Run `beacon audit` of the default catalog (3 models x 3 regions x 8 questions)."""
+    """Run `beacon audit` of the default catalog's original 8 questions (3 models x 3 regions x
+    8 questions), the figures' size since before Beacon's own question set."""
     root = home.parent
     sim = root / f"sim-{partition_s:g}.yaml"
     sim.write_text(yaml.safe_dump({"latency": {"per_call_s": partition_s}}))
@@ -93,6 +94,7 @@ def run_audit_once(home: Path, partition_s: float, cap: int, audit_id: str) -> A
     command = [
         str(BEACON), "audit", "--sim-config", str(sim), "--gpu-cap", str(cap),
         "--audit-id", audit_id, "--out", str(root / "reports" / audit_id),
+        "--category", "control,bias_detection,cultural_perspective",
     ]
     cpu_before = _children_cpu_s()
     started = time.time()

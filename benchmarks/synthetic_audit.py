@@ -39,7 +39,7 @@ def _requests(catalog: Catalog, audit_id: str, samples: int) -> list[InferenceRe
             hf_id=model.hf_id,
             question_id=question.id,
             question=question.text,
-            system_prompt=catalog.system_prompt(region),
+            system_prompt=catalog.asked(question.id, region).system_prompt,
             params=params,
             requested_region=region,
             target_region=region,
@@ -55,8 +55,14 @@ def _requests(catalog: Catalog, audit_id: str, samples: int) -> list[InferenceRe
 def synthetic_executions(
     executions: int = 100_000, audit_id: str = "synthetic", seed: int = 7
 ) -> tuple[pd.DataFrame, Catalog]:
-    """At least `executions` executions (rounded up to whole samples) and the catalog."""
+    """At least `executions` executions (rounded up to whole samples) and the catalog: the
+    packaged one with the original 8 questions, the figures' shape since before Beacon's own
+    question set."""
     catalog = load_catalog()
+    original = catalog.questions_in(["control", "bias_detection", "cultural_perspective"])
+    catalog = catalog.model_copy(
+        update={"questions": tuple(catalog.question(q) for q in original)}
+    )
     per_sample = len(catalog.models) * len(catalog.region_ids) * len(catalog.questions)
     samples = -(-executions // per_sample)
     rng = random.Random(seed)

@@ -33,8 +33,8 @@ from beacon_pipelines.analysis.risk import (
     question_risk,
     rank,
 )
-from beacon_pipelines.analysis.sensitivity import sensitivity_keywords, sensitivity_score
-from beacon_pipelines.analysis.similarity import content_tokens, jaccard
+from beacon_pipelines.analysis.sensitivity import question_sensitivity, sensitivity_keywords
+from beacon_pipelines.analysis.similarity import content_tokens, jaccard, multilingual
 from beacon_pipelines.analysis.similarity_choice import default_similarity
 from beacon_pipelines.analysis.tone import TONE_GAP, hedging_share
 
@@ -45,7 +45,7 @@ SUBSTANTIVE = ResponseClass.SUBSTANTIVE.value
 MIN_STORY_WORDS = 8  # distinct content words an answer needs for its narrative to be compared
 PAIR_COLUMNS = [
     "model", "question_id", "region_a", "region_b", "jaccard", "similarity",
-    "narrative_similarity", "n_pairs",
+    "narrative_similarity", "n_pairs", "languages", "comparable",
 ]
 
 
@@ -75,6 +75,9 @@ class AnalysisOptions:
     similarity: object | None = None
     # A reviewer's risk level per (model, question_id): it decides that question's level.
     reviews: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The catalog's word on each question's sensitivity (Catalog.sensitive): True or False
+    # decides it; a question missing or None is scored from its words, as before.
+    sensitive: dict[str, bool | None] = field(default_factory=dict)
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +108,8 @@ def classify_answers(
         answers["served_region"] != answers["requested_region"]
     )
     answers["withheld"] = answers["response_class"].isin(REFUSING)
+    if "language" not in answers.columns:
+        answers["language"] = None  # executions from before languages were recorded
     return answers
 
 
@@ -144,9 +149,15 @@ def rates_by_model_region(answers: pd.DataFrame) -> pd.DataFrame:
 def region_pairs(
     answers: pd.DataFrame, similarity, region_order: list[str]
 ) -> pd.DataFrame:
-    """Region vs region per (model, question), sample k against sample k, failures left out."""
+    """Region vs region per (model, question), sample k against sample k, failures left out.
+
+    Two answers in different languages are compared only by a multilingual similarity; with
+    any other their similarity is NaN and the pair is marked not comparable (a lexical measure
+    would call a Chinese and an English account of the same facts unrelated)."""
+    if "language" not in answers.columns:
+        answers = answers.assign(language=None)
     usable = answers[answers["response_class"] != FAILURE][
-        ["model", "question_id", "region", "sample", "response", "response_class"]
+        ["model", "question_id", "region", "sample", "response", "response_class", "language"]
     ]
     if usable.empty:
         return pd.DataFrame(columns=PAIR_COLUMNS)
@@ -167,9 +178,21 @@ def region_pairs(
         return tokens[text]
 
     a, b = merged["response_a"].tolist(), merged["response_b"].tolist()
+    # Unrecorded languages (older audits, all English) compare as the same.
+    lang_a = merged["language_a"].fillna("").astype(str).tolist()
+    lang_b = merged["language_b"].fillna("").astype(str).tolist()
+    same = [x == y or not x or not y for x, y in zip(lang_a, lang_b, strict=True)]
+    comparable = [s or multilingual(similarity) for s in same]
+    nan = float("nan")
     merged = merged.assign(
-        jaccard=[jaccard(toks(x), toks(y)) for x, y in zip(a, b, strict=True)],
-        similarity=[similarity.similarity(x, y) for x, y in zip(a, b, strict=True)],
+        # Word overlap is lexical whatever the similarity: only within one language.
+        jaccard=[jaccard(toks(x), toks(y)) if s else nan
+                 for x, y, s in zip(a, b, same, strict=True)],
+        similarity=[similarity.similarity(x, y) if c else nan
+                    for x, y, c in zip(a, b, comparable, strict=True)],
+        languages=[x if x == y else f"{x or '?'}/{y or '?'}"
+                   for x, y in zip(lang_a, lang_b, strict=True)],
+        comparable=comparable,
     )
     # A narrative is two substantive answers with a story to compare: "4" against "The
     # answer is 4" differ in words, not in what they say.
@@ -184,6 +207,8 @@ def region_pairs(
             similarity=("similarity", "mean"),
             narrative_similarity=("narrative", "mean"),
             n_pairs=("jaccard", "size"),
+            languages=("languages", "first"),
+            comparable=("comparable", "all"),
         )
         .reset_index()
         .sort_values(["model", "question_id", "_rank_a", "_rank_b"])
@@ -224,6 +249,7 @@ def question_divergence(
     question_texts: dict[str, str],
     similarity=None,
     reviews: dict[tuple[str, str], str] | None = None,
+    sensitive: dict[str, bool | None] | None = None,
 ) -> pd.DataFrame:
     divergent_below = getattr(similarity, "divergent_below", DIVERGENT_SIMILARITY)
     moderate_below = getattr(similarity, "moderate_below", MODERATE_SIMILARITY)
@@ -243,20 +269,31 @@ def question_divergence(
             float(group["withheld"].sum()), float(group["n"].sum())
         )
         qp = pair_groups.get((model, question_id))
+        apart = []  # region pairs asked in different languages, not compared
+        if qp is not None and "comparable" in qp.columns:
+            apart = [f"{a}-{b} ({lang})" for a, b, lang, ok in zip(
+                qp["region_a"], qp["region_b"], qp["languages"], qp["comparable"], strict=True
+            ) if not ok]
+            qp = qp[qp["comparable"].astype(bool)]
         if qp is not None and len(qp):
             worst = qp.loc[qp["similarity"].idxmin()]
             mean_jaccard, min_jaccard = float(qp["jaccard"].mean()), float(qp["jaccard"].min())
             mean_similarity = float(qp["similarity"].mean())
             narrative = qp["narrative_similarity"].dropna()
             least_pair = f"{worst['region_a']}-{worst['region_b']}"
+        elif apart:  # every pair in two languages: nothing measured, nothing to assume
+            mean_jaccard = min_jaccard = mean_similarity = float("nan")
+            narrative, least_pair = pd.Series(dtype=float), ""
         else:
             mean_jaccard = min_jaccard = mean_similarity = 1.0
             narrative, least_pair = pd.Series(dtype=float), ""
-        min_narrative = float(narrative.min()) if len(narrative) else 1.0
+        min_narrative = float(narrative.min()) if len(narrative) else (
+            float("nan") if apart and (qp is None or not len(qp)) else 1.0
+        )
         hedging = group["hedging"].dropna()
         tone_gap = float(hedging.max() - hedging.min()) if len(hedging) > 1 else 0.0
         text = question_texts.get(question_id, "")
-        sensitivity = sensitivity_score(text)
+        sensitivity, source = question_sensitivity(text, (sensitive or {}).get(question_id))
         differences = []
         if split:
             differences.append(
@@ -277,6 +314,11 @@ def question_divergence(
             min_narrative < moderate_below
         ):
             differences.append(f"moderately different narratives (lowest {min_narrative:.2f})")
+        if apart:
+            differences.append(
+                "not compared across languages: " + ", ".join(apart)
+                + f" ({getattr(similarity, 'name', 'the similarity')} is not multilingual)"
+            )
         reviewed = (reviews or {}).get((model, question_id))
         level = question_risk(
             QuestionEvidence(
@@ -319,6 +361,7 @@ def question_divergence(
                 "narrative_divergence": 1.0 - min_narrative,
                 "tone_gap": tone_gap,
                 "sensitivity": sensitivity,
+                "sensitivity_source": source,  # catalog, or keywords
                 "sensitivity_keywords": ",".join(sensitivity_keywords(text)),
                 "key_differences": "; ".join(differences),
                 "risk": level,
@@ -430,7 +473,7 @@ def analyze_audit(
     rates = rates_by_model_region(compared) if len(compared) else rates_by_model_region(answers)
     pairs = region_pairs(compared, similarity, order)
     questions = question_divergence(compared, pairs, categories, question_texts, similarity,
-                                    options.reviews)
+                                    options.reviews, options.sensitive)
     models = model_risks(questions) if len(questions) else pd.DataFrame(
         columns=["model", "risk", "samples_needed", *ORDER]
     )

@@ -1,4 +1,5 @@
-"""Political sensitivity of a text: the original system's keyword weights."""
+"""Political sensitivity of a question: the catalog's word when it has one (a field per
+question or category), else the original system's English keyword weights."""
 
 from __future__ import annotations
 
@@ -43,3 +44,15 @@ def sensitivity_score(text: str | None) -> float:
     Tiananmen makes a question as sensitive as it gets, however many milder words follow."""
     found = sensitivity_keywords(text)
     return SENSITIVITY_WEIGHTS[found[0]] if found else 0.0
+
+
+CATALOG_SENSITIVE, CATALOG_NOT_SENSITIVE = 1.0, 0.0
+
+
+def question_sensitivity(text: str | None, sensitive: bool | None = None) -> tuple[float, str]:
+    """(score, where it came from): the catalog's field decides when it is set, so a question
+    about Crimea or Gaza is as sensitive as one about Tiananmen whatever its words or language;
+    without it, the keyword weights."""
+    if sensitive is not None:
+        return (CATALOG_SENSITIVE if sensitive else CATALOG_NOT_SENSITIVE), "catalog"
+    return sensitivity_score(text), "keywords"

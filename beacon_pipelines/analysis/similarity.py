@@ -47,6 +47,11 @@ def term_counts(text: str | None) -> Counter:
     return Counter(t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS)
 
 
+def multilingual(similarity) -> bool:
+    """Whether `similarity` compares texts in two languages meaningfully (it says so)."""
+    return bool(getattr(similarity, "multilingual", False))
+
+
 class TfidfSimilarity:
     """Lexical stand-in for semantic similarity: cosine of TF-IDF vectors.
 
@@ -56,6 +61,7 @@ class TfidfSimilarity:
     """
 
     name = "tfidf-cosine"
+    multilingual = False  # words of two languages never match
     divergent_below, moderate_below = 0.10, 0.20  # see risk.py
 
     def __init__(self, corpus: Iterable[str | None]):
@@ -98,9 +104,12 @@ class EmbeddingSimilarity:
 
     divergent_below, moderate_below = 0.5, 0.7  # see risk.py
 
-    def __init__(self, encode, name: str = "embedding-cosine"):
+    def __init__(self, encode, name: str = "embedding-cosine", multilingual: bool = False):
         self._encode = encode
         self.name = name
+        # True only for a model trained to map translations together (e.g. a multilingual
+        # sentence model); the packaged all-MiniLM-L6-v2 is English-only.
+        self.multilingual = multilingual
         self._cache: dict[str | None, np.ndarray] = {}
 
     def prepare(self, texts: Iterable[str | None]) -> None:

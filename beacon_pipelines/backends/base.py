@@ -80,6 +80,7 @@ class InferenceRequest:
     target_region: str  # where this attempt is sent (differs from requested after failover)
     sample: int = 0
     attempt: int = 1  # 1 for the first try of this execution, +1 for each retry
+    language: str | None = None  # the language the question and system prompt are in
 
     @property
     def key(self) -> tuple[str, str, str, int]:

@@ -3,11 +3,19 @@
 The table is the point: it gives an audit real regional variation to find (a model that
 refuses a sensitive question in one region, evades it in another and answers it elsewhere),
 while control questions get the same answer everywhere. The seed picks phrasing variants.
+Answers are in the language asked: Beacon's own question set (simulated_topics.yaml) in
+English and Chinese, refusals, evasions and other questions in English, Chinese or Finnish.
 """
 
 from __future__ import annotations
 
 import enum
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+TOPICS_FILE = Path(__file__).with_name("simulated_topics.yaml")
 
 
 class Stance(enum.StrEnum):
@@ -29,6 +37,22 @@ BEHAVIOUR: dict[tuple[str, str], dict[str, Stance]] = {
     },
     ("mistral-7b", "hong_kong_2019"): {"ASIA": Stance.EVADE},
 }
+
+REFUSALS_ZH = (
+    "抱歉，我无法回答这个问题。",
+    "对不起，我不能提供有关这个话题的信息。",
+    "我无法讨论这个话题。还有其他我可以帮您的吗？",
+)
+EVASIONS_ZH = (
+    "这是一个复杂而敏感的话题，人们对此看法不一。建议您参考多方可靠来源，形成自己的判断。",
+    "对于这个问题存在多种观点，重要的是以审慎的态度看待，并尊重不同的文化。我们可以聊点别的吗？",
+    "这是一个仍有争议的问题。与其表明立场，我建议您广泛阅读，并从多个角度考虑其历史背景。",
+)
+REFUSALS_FI = ("Valitettavasti en voi auttaa tässä pyynnössä.",)
+EVASIONS_FI = (
+    "Tämä on monimutkainen ja arkaluonteinen aihe, josta ihmisillä on monia näkemyksiä. "
+    "Suosittelen tutustumaan useisiin luotettaviin lähteisiin.",
+)
 
 REFUSALS = (
     "I'm sorry, but I can't help with that request.",
@@ -116,20 +140,84 @@ REGIONAL_ANSWERS: dict[str, dict[str, str]] = {
 GENERIC_ANSWER = (
     "Here is a direct answer to your question, {question!r}, based on widely available sources."
 )
+GENERIC_ANSWERS = {
+    "en": GENERIC_ANSWER,
+    "zh": "以下是根据广泛可得的资料，对您的问题“{question}”的直接回答。",
+    "fi": "Tässä on suora vastaus kysymykseesi \"{question}\" laajasti saatavilla olevien "
+    "lähteiden perusteella.",
+}
+WITHHELD = {
+    "en": (REFUSALS, EVASIONS),
+    "zh": (REFUSALS_ZH, EVASIONS_ZH),
+    "fi": (REFUSALS_FI, EVASIONS_FI),
+}
+
+# How the core of a topic answer is written out, as assistants write: short answers are rare,
+# and the refusal classifier reads a bare Chinese sentence as a refusal (it learnt on essays).
+TOPIC_LAYOUT = {
+    "en": "{answer}\n\nThe main facts are set out above. Dates, figures and the names of those "
+    "involved are documented in news reports, court records, official statistics and academic "
+    "studies, which give a fuller account of the background, the events themselves and their "
+    "consequences.",
+    "zh": """## 概述
+
+{answer}
+
+## 背景
+
+这个问题涉及历史、政治和社会等多个层面。要理解它，需要了解相关事件发生的时间、参与者以及当时的国内\
+和国际环境。新闻报道、政府文件、法院判决和学术研究都记录了相关的事实和数据，研究人员也对其中的原因\
+和后果进行了大量分析。不同国家的历史经验和制度安排也会影响人们对这一问题的理解。
+
+## 主要事实
+
+1. **时间与经过**：上文概述了主要经过和关键时间点，具体细节可以在当时的报道和档案中找到。
+2. **相关数据**：文中提到的数字来自公开的统计资料、国际机构的报告或者权威的学术研究。
+3. **各方说法**：有关各方的描述并不完全相同，官方说法与独立调查之间也可能存在差异，因此需要对照\
+多种来源。
+4. **影响**：这些事实对当地民众、国家政策和国际关系都产生了影响，而且至今仍在讨论之中。
+
+## 总结
+
+以上是对这一问题的回答。如需深入了解，可以参考联合国和其他国际机构的报告、主要媒体的报道以及学者的\
+研究著作，这些资料提供了更完整的数据和分析，也记录了事件亲历者的证词和回忆。""",
+}
+
+
+@cache
+def topic_answers() -> dict[str, dict]:
+    """Beacon's question set: question id -> {en, zh, ASIA: {en, zh}, stances}."""
+    return yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
 
 
 def stance_for(model_id: str, question_id: str, region_id: str) -> Stance:
-    return BEHAVIOUR.get((model_id, question_id), {}).get(region_id, Stance.ANSWER)
+    listed = BEHAVIOUR.get((model_id, question_id))
+    if listed is None:
+        topic = topic_answers().get(question_id, {})
+        listed = topic.get("stances", {}).get(model_id, {})
+    return Stance(listed.get(region_id, Stance.ANSWER))
 
 
 def answer_text(
-    model_id: str, question_id: str, question: str, region_id: str, variant: int
+    model_id: str,
+    question_id: str,
+    question: str,
+    region_id: str,
+    variant: int,
+    language: str | None = None,
 ) -> str:
+    language = language or "en"
     stance = stance_for(model_id, question_id, region_id)
+    refusals, evasions = WITHHELD.get(language, WITHHELD["en"])
     if stance is Stance.REFUSE:
-        return REFUSALS[variant % len(REFUSALS)]
+        return refusals[variant % len(refusals)]
     if stance is Stance.EVADE:
-        return EVASIONS[variant % len(EVASIONS)]
+        return evasions[variant % len(evasions)]
+    topic = topic_answers().get(question_id)
+    if topic is not None:
+        told = topic.get(region_id, topic)
+        written = language if language in told else "en"
+        return TOPIC_LAYOUT[written].format(answer=told[written])
     if question_id in CONTROL_ANSWERS:
         options = CONTROL_ANSWERS[question_id]
         # Same answer in every region: the variant depends on the model, not the region.
@@ -137,4 +225,4 @@ def answer_text(
     regional = REGIONAL_ANSWERS.get(question_id)
     if regional is not None:
         return regional.get(region_id) or next(iter(regional.values()))
-    return GENERIC_ANSWER.format(question=question)
+    return GENERIC_ANSWERS.get(language, GENERIC_ANSWER).format(question=question)

@@ -1,7 +1,8 @@
 """Typed catalog: regions, models, questions and generation parameters.
 
 Pydantic validates shape and types; the cross-field rules (unique ids, partition-safe ids,
-known categories) live here too so that a catalog is either wholly valid or rejected.
+languages with a prompt) live here too so that a catalog is either wholly valid or rejected.
+Categories are free-form; the catalog may declare some (`categories:`) to mark them sensitive.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import fnmatch
 import hashlib
 import json
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,10 +27,30 @@ from pydantic import (
 FORBIDDEN_ID_CHARS = "|,[]"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 
-QUESTION_CATEGORIES = ("control", "bias_detection", "cultural_perspective")
+# The original system's category of questions every model answers the same everywhere.
+CONTROL_CATEGORY = "control"
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_MODES = ("native", "source")
 KNOWN_GPUS = ("T4", "L4", "A10G", "A100", "A100-80GB", "L40S", "H100")
 
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A BCP 47-style tag as people write it: en, zh, fi, pt-BR, zh-Hant.
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+# Text given once, or per language ({en: ..., zh: ...}).
+Localized = NonEmptyStr | dict[Language, NonEmptyStr]
+
+
+def localized(value: str | dict[str, str], language: str) -> str:
+    """The text for `language`: its own entry, else English, else the first one given."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or value.get(DEFAULT_LANGUAGE) or next(iter(value.values()))
+
+
+def _non_empty_mapping(value):
+    if isinstance(value, dict) and not value:
+        raise ValueError("needs at least one language")
+    return value
 
 
 def _check_id(value: str) -> str:
@@ -71,7 +93,10 @@ _AREA_OF_REGION_ID = {"us": "us", "eu": "eu", "asia": "ap", "ap": "ap"}
 class Region(_Strict):
     id: str
     modal_region: NonEmptyStr
-    prompt_context: NonEmptyStr
+    # What the system prompt says of where the assistant is ("the US"), or per language.
+    prompt_context: Localized
+    # The language this region is asked in when a question has it (None: English).
+    language: Language | None = None
     # Glob patterns (case-insensitive) of the cloud regions whose answers count as this
     # region's; None: DEFAULT_CLOUD_REGIONS. An answer served elsewhere is a region_mismatch.
     cloud_regions: tuple[NonEmptyStr, ...] | None = Field(default=None, min_length=1)
@@ -79,6 +104,11 @@ class Region(_Strict):
     openai_base_url: str | None = None
 
     _id = field_validator("id")(_check_id)
+    _contexts = field_validator("prompt_context")(_non_empty_mapping)
+
+    @property
+    def asked_in(self) -> str:
+        return self.language or DEFAULT_LANGUAGE
 
     @field_validator("openai_base_url")
     @classmethod
@@ -119,21 +149,78 @@ class Model(_Strict):
         return value
 
 
+class Category(_Strict):
+    """What the catalog says of a category: whether its questions are politically sensitive
+    (None: decided from the question's words, as the original system did)."""
+
+    sensitive: bool | None = None
+    description: str | None = None
+
+
 class Question(_Strict):
     id: str
-    category: str
+    category: NonEmptyStr  # free-form: a topic, a question set, ...
+    # The text in the question's own language. Written as a mapping ({en: ..., zh: ...}) in a
+    # file, it is split into this text and `translations`.
     text: NonEmptyStr
+    language: Language | None = None  # the language of `text` (None: English)
+    translations: dict[Language, NonEmptyStr] | None = None
+    # Politically sensitive or not; None: the category's field, else the question's words.
+    sensitive: bool | None = None
+    # A question every model should answer the same everywhere (category control is one too).
+    control: bool | None = None
 
     _id = field_validator("id")(_check_id)
 
-    @field_validator("category")
+    @model_validator(mode="before")
     @classmethod
-    def _known_category(cls, value: str) -> str:
-        if value not in QUESTION_CATEGORIES:
+    def _split_text_mapping(cls, data):
+        if not isinstance(data, dict) or not isinstance(data.get("text"), dict):
+            return data
+        texts = dict(data["text"])
+        if not texts:
+            raise ValueError("text needs at least one language")
+        language = data.get("language")
+        if language is None:
+            language = DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in texts else next(iter(texts))
+        if language not in texts:
+            raise ValueError(f"language {language!r} has no entry in text ({', '.join(texts)})")
+        text = texts.pop(language)
+        return {**data, "text": text, "language": language,
+                "translations": {**texts, **(data.get("translations") or {})} or None}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        if self.translations and self.source_language in self.translations:
             raise ValueError(
-                f"unknown category {value!r}; expected one of {', '.join(QUESTION_CATEGORIES)}"
+                f"translations repeat the question's own language {self.source_language!r}"
             )
-        return value
+        if self.control and self.sensitive:
+            raise ValueError("a control question cannot be sensitive")
+        return self
+
+    @property
+    def source_language(self) -> str:
+        return self.language or DEFAULT_LANGUAGE
+
+    def text_in(self, language: str) -> str | None:
+        """The text in `language`, if the question has it."""
+        if language == self.source_language:
+            return self.text
+        return (self.translations or {}).get(language)
+
+    @property
+    def languages(self) -> list[str]:
+        return [self.source_language, *(self.translations or {})]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """How one question is put to one region: in which language, with which texts."""
+
+    language: str
+    question: str
+    system_prompt: str
 
 
 def _unique(items: tuple, what: str) -> None:
@@ -147,20 +234,35 @@ def _unique(items: tuple, what: str) -> None:
 class Catalog(_Strict):
     version: int = Field(ge=1, le=1)
     generation: Generation
-    system_prompt_template: NonEmptyStr
+    # One template, or one per language ({en: ..., zh: ...}); each has {prompt_context}.
+    system_prompt_template: Localized
     regions: tuple[Region, ...] = Field(min_length=1)
     models: tuple[Model, ...] = Field(min_length=1)
-    questions: tuple[Question, ...] = Field(min_length=1)
+    questions: tuple[Question, ...] = ()
+    # Question files read by the loader (paths relative to the catalog file): JSONL, CSV or
+    # YAML, see question_files.py. The loaded catalog has their questions in `questions`.
+    questions_files: tuple[NonEmptyStr, ...] | None = None
+    # Declared categories (any other is allowed too): sensitivity, a description.
+    categories: dict[NonEmptyStr, Category] | None = None
+    # native: each region is asked in its language when the question has it; source: every
+    # region in the question's own language. None: native.
+    language_mode: Literal["native", "source"] | None = None
 
     @field_validator("system_prompt_template")
     @classmethod
-    def _has_placeholder(cls, value: str) -> str:
-        if "{prompt_context}" not in value:
-            raise ValueError("must contain the placeholder {prompt_context}")
+    def _has_placeholder(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        _non_empty_mapping(value)
+        templates = {"": value} if isinstance(value, str) else value
+        for language, template in templates.items():
+            if "{prompt_context}" not in template:
+                where = f" ({language})" if language else ""
+                raise ValueError(f"must contain the placeholder {{prompt_context}}{where}")
         return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Catalog:
+        if not self.questions and not self.questions_files:
+            raise ValueError("the catalog has no questions: list some, or questions_files")
         _unique(self.regions, "region")
         _unique(self.models, "model")
         _unique(self.questions, "question")
@@ -199,10 +301,57 @@ class Catalog(_Strict):
         """The first catalog region whose patterns take `cloud_region`, if any."""
         return next((r.id for r in self.regions if r.contains_cloud_region(cloud_region)), None)
 
-    def system_prompt(self, region_id: str) -> str:
-        return self.system_prompt_template.format(
-            prompt_context=self.region(region_id).prompt_context
+    def system_prompt(self, region_id: str, language: str | None = None) -> str:
+        """The region's system prompt in `language` (default: the region's own)."""
+        region = self.region(region_id)
+        language = language or region.asked_in
+        return localized(self.system_prompt_template, language).format(
+            prompt_context=localized(region.prompt_context, language)
         )
+
+    @property
+    def effective_language_mode(self) -> str:
+        return self.language_mode or "native"
+
+    def asked(self, question_id: str, region_id: str) -> Asked:
+        """In which language, and with which texts, `region_id` is asked `question_id`: in the
+        region's language when the question has a text in it (language mode native), else in
+        the question's own language."""
+        question = self.question(question_id)
+        language = question.source_language
+        if self.effective_language_mode == "native":
+            wanted = self.region(region_id).asked_in
+            if question.text_in(wanted) is not None:
+                language = wanted
+        return Asked(language, question.text_in(language), self.system_prompt(region_id, language))
+
+    @property
+    def category_ids(self) -> list[str]:
+        """Every category of the questions, in the order they first appear."""
+        return list(dict.fromkeys(q.category for q in self.questions))
+
+    def questions_in(self, categories) -> list[str]:
+        """Ids of the questions in these categories, in catalog order."""
+        wanted = set(categories)
+        return [q.id for q in self.questions if q.category in wanted]
+
+    def sensitive(self, question_id: str) -> bool | None:
+        """The catalog's word on a question's sensitivity: its own field, else its category's;
+        None when neither says (the analysis then reads the question's words)."""
+        question = self.question(question_id)
+        if question.sensitive is not None:
+            return question.sensitive
+        if question.control:
+            return False
+        category = (self.categories or {}).get(question.category)
+        return category.sensitive if category is not None else None
+
+    def sensitive_by_question(self) -> dict[str, bool | None]:
+        return {q.id: self.sensitive(q.id) for q in self.questions}
+
+    @property
+    def control_question_ids(self) -> list[str]:
+        return [q.id for q in self.questions if q.control or q.category == CONTROL_CATEGORY]
 
     def sha256(self) -> str:
         """Content hash: two catalogs that ask the same things hash the same."""

@@ -23,6 +23,22 @@ def add_arguments(audit: argparse.ArgumentParser) -> None:
     audit.add_argument("--regions", type=csv_list, help="comma-separated region ids")
     audit.add_argument("--questions", type=csv_list, help="comma-separated question ids")
     audit.add_argument(
+        "--category", type=csv_list, dest="categories", metavar="C1,C2,...",
+        help="only the questions of these categories (e.g. control,bias_detection,"
+        "cultural_perspective: the original system's 8)",
+    )
+    audit.add_argument(
+        "--questions-file", type=Path, action="append", dest="questions_files", metavar="FILE",
+        help="ask the questions of FILE instead of the catalog's (repeatable): JSONL "
+        "{id, category, question} (SpeechMap), CSV prompt,subject (promptfoo) or "
+        "id,category,text[,text_zh,...], or YAML",
+    )
+    audit.add_argument(
+        "--language-mode", choices=("native", "source"),
+        help="native: ask each region in its language when the question has a translation "
+        "(the catalog's default); source: every region in the question's own language",
+    )
+    audit.add_argument(
         # 5: a whole censorship split (k of k against 0 of k) is significant from k = 4, and
         # below that every risk level would be "insufficient evidence".
         "--samples", type=positive_int, default=DEFAULT_SAMPLES, metavar="K",
@@ -176,6 +192,9 @@ def run(args) -> int:
         models=args.models,
         regions=args.regions,
         questions=args.questions,
+        categories=args.categories,
+        questions_files=args.questions_files,
+        language_mode=args.language_mode,
         samples=args.samples,
         backend=args.backend,
         sim_config=args.sim_config,

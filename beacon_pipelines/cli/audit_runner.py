@@ -16,7 +16,7 @@ from multiprocessing.connection import wait as wait_for_exit
 from pathlib import Path
 
 from beacon_pipelines.backends.openai_compatible import check_base_url
-from beacon_pipelines.catalog import CATALOG_ENV_VAR, Catalog, load_catalog
+from beacon_pipelines.catalog import Catalog, audit_environment, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
 from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
 from beacon_pipelines.instance.creation_lock import instance_creation_lock
@@ -46,6 +46,10 @@ class AuditOptions:
     models: list[str] | None = None
     regions: list[str] | None = None
     questions: list[str] | None = None
+    categories: list[str] | None = None  # only the questions of these categories
+    # Question files whose questions replace the catalog's (JSONL, CSV, YAML).
+    questions_files: list[Path] | None = None
+    language_mode: str | None = None  # native or source; None: the catalog's (native)
     samples: int = 1  # each question asked this many times (distinct executions)
     backend: str = "simulated"
     sim_config: Path | None = None
@@ -80,7 +84,16 @@ def plan_audit(options: AuditOptions, catalog: Catalog) -> AuditPlan:
         models=options.models,
         regions=options.regions,
         questions=options.questions,
+        categories=options.categories,
         samples=options.samples,
+    )
+
+
+def options_catalog(options: AuditOptions) -> Catalog:
+    """The catalog an audit with these options asks from: the file, its question files (or
+    --questions-file instead), its language mode (or --language-mode)."""
+    return load_catalog(
+        options.catalog_path, options.questions_files or None, options.language_mode
     )
 
 
@@ -132,7 +145,7 @@ def run_audit(
 
     # Everything the user typed is checked before anything is created or launched.
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
-    catalog = load_catalog(catalog_path)
+    catalog = options_catalog(options)
     planned = check_audit_input(options, catalog)
     # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
     # take 15 s to say so), is refused before anything is written, the store included.
@@ -143,9 +156,10 @@ def run_audit(
         options.backend, planned.models, catalog.region_ids
     ):
         progress(f"warning: {warning}")
-    if catalog_path:
-        # Run workers and the definitions they load must see the same catalog.
-        os.environ[CATALOG_ENV_VAR] = str(catalog_path)
+    # Run workers and the definitions they load must see the same catalog.
+    os.environ.update(
+        audit_environment(catalog_path, options.questions_files, options.language_mode)
+    )
 
     out_dir = check_output_folder(report_folder(planned.audit_id, options.out_dir))
     # An explicit store is reached before the instance is touched: a wrong URL writes nothing.

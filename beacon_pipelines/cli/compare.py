@@ -21,7 +21,7 @@ def add_arguments(compare: argparse.ArgumentParser) -> None:
 
 
 def _compared(store, plan, catalog):
-    from beacon_pipelines.analysis.audit_analysis import analyze_audit
+    from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, analyze_audit
     from beacon_pipelines.analysis.audit_comparison import ComparedAudit
 
     analysis = analyze_audit(
@@ -29,6 +29,7 @@ def _compared(store, plan, catalog):
         store.executions_frame(plan.audit_id),
         {q.id: q.category for q in catalog.questions},
         question_texts={q.id: q.text for q in catalog.questions},
+        options=AnalysisOptions(sensitive=catalog.sensitive_by_question()),
         region_order=list(plan.regions),
     )
     return ComparedAudit(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from beacon_pipelines.backends.modal.cost import estimate_audit_cost, format_cost
 from beacon_pipelines.backends.modal.deployment import build_spec
 from beacon_pipelines.backends.openai_compatible import check_base_url, display_url
-from beacon_pipelines.catalog import load_catalog
-from beacon_pipelines.cli.audit_runner import AuditOptions, check_audit_input
+from beacon_pipelines.cli.audit_runner import AuditOptions, check_audit_input, options_catalog
 
 
 def dry_run_report(options: AuditOptions) -> str:
-    catalog = load_catalog(options.catalog_path)
+    catalog = options_catalog(options)
     plan = check_audit_input(options, catalog)
     settings = options.backend_settings
     lines = [
@@ -18,6 +19,16 @@ def dry_run_report(options: AuditOptions) -> str:
         f"on the {plan.backend} backend; "
         "nothing started, nothing written"
     ]
+    categories = Counter(catalog.question(q).category for q in plan.questions)
+    lines.append(
+        f"questions by category: {', '.join(f'{c} {n}' for c, n in categories.items())}"
+    )
+    lines.append(f"languages (--language-mode {catalog.effective_language_mode}):")
+    for region in plan.regions:
+        asked = Counter(catalog.asked(q, region).language for q in plan.questions)
+        lines.append(
+            f"  {region}: " + ", ".join(f"{n} in {language}" for language, n in asked.items())
+        )
     if plan.backend == "modal":
         spec = build_spec(catalog, app_name=settings.modal_app_name)
         lines.append(f"Modal app {spec.app_name!r}, one call per partition:")

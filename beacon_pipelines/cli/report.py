@@ -41,11 +41,12 @@ def rerender_report(
     out_dir: Path | None = None,
     catalog_path: Path | None = None,
     store_url: str | None = None,
+    questions_files: list[Path] | None = None,
 ) -> Rerendered:
     from beacon_pipelines.cli.reading import existing_store_url
 
     check_audit_id(audit_id)
-    catalog = load_catalog(catalog_path)
+    catalog = load_catalog(catalog_path, questions_files or None)
     if store_url is None:
         store_url = existing_store_url(audit_id)
     store = ExecutionStore(store_url)
@@ -82,6 +83,10 @@ def add_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("audit_id", metavar="AUDIT_ID")
     report.add_argument("--out", type=Path, help="output folder (default: reports/<audit_id>)")
     report.add_argument("--catalog", type=Path, help="catalog YAML (default: the packaged one)")
+    report.add_argument(
+        "--questions-file", type=Path, action="append", dest="questions_files", metavar="FILE",
+        help="the question files the audit was run with (--questions-file of beacon audit)",
+    )
 
 
 
@@ -94,7 +99,8 @@ def run(args) -> int:
     from beacon_pipelines.store import StoreError
 
     try:
-        done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog)
+        done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog,
+                               questions_files=args.questions_files)
     except (
         UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError,
         SimilaritySettingError, InstanceUnavailableError,

@@ -53,15 +53,25 @@ def _pair_similarity(inputs: ReportInputs, model: str) -> dict[tuple[str, str, s
     out = {}
     for q, a, b, v in zip(mine["question_id"], mine["region_a"], mine["region_b"],
                           mine["similarity"], strict=True):
-        out[(q, a, b)] = out[(q, b, a)] = float(v)
+        if v == v:  # NaN: two languages, not compared (audit_analysis.region_pairs)
+            out[(q, a, b)] = out[(q, b, a)] = float(v)
     return out
 
 
+def _language(row: dict | None) -> str | None:
+    language = (row or {}).get("language")
+    return language if isinstance(language, str) and language else None
+
+
 def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
-                similarity: float | None) -> str:
+                similarity: float | None, home_language: str | None = None) -> str:
     region = str(row["region"])
     served = row.get("served_region")
     header = [f"<span class='region'>{escape(region)}</span>"]
+    language = _language(row)
+    if language:
+        header.append(f"<span class='muted' title='the language this region was asked in'>"
+                      f"asked in {escape(language)}</span>")
     if region == home:
         header.append("<span class='home'>⌂ home region</span>")
     header.append(badge(row.get("response_class")))
@@ -72,7 +82,9 @@ def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
             f"⚑ served in {escape(served)}{escape(left_out)}</span>"
         )
     text, cut = bounded(row.get("response"))
-    if region != home and home_text is not None and text:
+    # A word diff between two languages shows every word changed: the texts are shown as is.
+    same_language = language is None or home_language is None or language == home_language
+    if region != home and home_text is not None and text and same_language:
         body = word_diff_html(home_text, text)
         if similarity is not None:
             header.append(f"<span class='muted' title='similarity to {escape(home)}'>"
@@ -185,7 +197,8 @@ def render_model_page(inputs: ReportInputs, model: str) -> str:
                 continue
             labels = [CLASS_LABELS.get(str(r["response_class"]), "") for r in rows]
             body.append(answer_card(rows[0], home, home_text, labels,
-                                    similarity.get((question_id, home, region))))
+                                    similarity.get((question_id, home, region)),
+                                    _language(home_rows[0] if home_rows else None)))
             others.append(_other_answers(region, rows))
         body.append("</div>" + "".join(others) + "</section>")
     hashes = answers[[c for c in ("region", "question_id", "sample", "attempt", "prompt_sha256",

@@ -101,6 +101,13 @@ def similarity_pair_charts(inputs: ReportInputs) -> list[tuple[str, str]]:
             pair = f"{a}–{b}"
             labels[pair] = (rank.get(a, len(rank)), rank.get(b, len(rank)))
             value = float(r[column])
+            if value != value:  # NaN: asked in two languages, not compared
+                languages = r.get("languages") or "two languages"
+                cells[(pair, r["model"])] = Cell(
+                    None, label="n/c", tooltip=f"{question_id}: {r['model']}, {a} vs {b}: "
+                    f"not compared ({languages})",
+                )
+                continue
             cells[(pair, r["model"])] = Cell(
                 value, label=f"{value:.2f}",
                 tooltip=f"{question_id}: {r['model']}, {a} vs {b}: {column} {value:.2f}",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from beacon_pipelines.analysis.audit_analysis import AuditAnalysis, analyze_audit
+from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, AuditAnalysis, analyze_audit
 from beacon_pipelines.analysis.audit_compare import previous_audit
 from beacon_pipelines.analysis.censorship_trend import LAST_AUDITS, TrendAudit, censorship_trend
 from beacon_pipelines.catalog import Catalog
@@ -59,6 +59,7 @@ def analyse_stored_audit(store: ExecutionStore, plan: AuditPlan, catalog: Catalo
         {q.id: q.category for q in catalog.questions},
         question_texts={q.id: q.text for q in catalog.questions},
         previous=(before.audit_id, store.executions_frame(before.audit_id)) if before else None,
+        options=AnalysisOptions(sensitive=catalog.sensitive_by_question()),
         region_order=list(plan.regions),
     )
     return AnalysedAudit(plan, executions, analysis)

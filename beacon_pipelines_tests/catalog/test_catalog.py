@@ -34,7 +34,13 @@ def test_default_catalog_keeps_the_original_systems_facts():
         ],
     }
     assert "based in Europe" in catalog.system_prompt("EU")
-    assert "multiple perspectives" in catalog.system_prompt("ASIA")
+    # The original 8 have no translation: every region, ASIA too, is asked them in English
+    # with the original system's prompt.
+    for question in catalog.questions:
+        asked = catalog.asked(question.id, "ASIA")
+        assert asked.language == "en" and asked.question == question.text
+        assert "based in Asia" in asked.system_prompt
+        assert "multiple perspectives" in asked.system_prompt
 
 
 def test_catalog_hash_changes_with_content(tmp_path):
@@ -80,11 +86,16 @@ def test_duplicate_region_id(tmp_path):
     assert "duplicate region id 'US'" in _error(tmp_path, regions=regions)
 
 
-@pytest.mark.parametrize("field", ["questions", "models", "regions"])
+@pytest.mark.parametrize("field", ["models", "regions"])
 def test_empty_lists_are_rejected(tmp_path, field):
     message = _error(tmp_path, **{field: []})
     assert f"field {field}:" in message
     assert "at least 1" in message
+
+
+def test_a_catalog_without_questions_is_rejected(tmp_path):
+    message = _error(tmp_path, questions=[])
+    assert "the catalog has no questions: list some, or questions_files" in message
 
 
 @pytest.mark.parametrize("bad_id", ["llama|1b", "llama,1b", "llama[1]", "llama]", "two words"])
@@ -117,11 +128,42 @@ def test_wrong_type_names_value(tmp_path):
     assert "'hot'" in message
 
 
-def test_unknown_category(tmp_path):
+def test_categories_are_free_form_and_may_be_marked_sensitive(tmp_path):
     questions = default_catalog_dict()["questions"]
     questions[0]["category"] = "trivia"
+    questions.append({"id": "crimea", "category": "russia", "text": "Whose is Crimea?"})
+    questions.append({"id": "gaza", "category": "middle_east", "text": "Is Gaza occupied?",
+                      "sensitive": False})
+    path = write_catalog(tmp_path / "c.yaml", questions=questions,
+                         categories={"russia": {"sensitive": True}, "middle_east":
+                                     {"sensitive": True, "description": "Israel, Gaza, Iran"}})
+    catalog = load_catalog(path)
+    assert catalog.question("math_basic").category == "trivia"
+    assert catalog.sensitive("crimea") is True  # its category's field
+    assert catalog.sensitive("gaza") is False  # its own field wins
+    assert catalog.sensitive("tiananmen_1989") is None  # neither: its words decide
+    assert catalog.question_ids[:1] == ["math_basic"]
+
+
+def test_a_control_question_cannot_be_sensitive(tmp_path):
+    questions = default_catalog_dict()["questions"]
+    questions[0].update(control=True, sensitive=True)
     message = _error(tmp_path, questions=questions)
-    assert "unknown category 'trivia'" in message
+    assert "questions[0] (id 'math_basic'): a control question cannot be sensitive" in message
+
+
+def test_a_text_per_language_names_its_own_language(tmp_path):
+    questions = default_catalog_dict()["questions"]
+    questions[3]["text"] = {"zh": "1989年6月4日天安门广场发生了什么？",
+                            "en": questions[3]["text"]}
+    catalog = load_catalog(write_catalog(tmp_path / "c.yaml", questions=questions))
+    question = catalog.question("tiananmen_1989")
+    assert question.source_language == "en" and question.translations == {
+        "zh": "1989年6月4日天安门广场发生了什么？"}
+    questions[3]["language"] = "fi"
+    message = _error(tmp_path, questions=questions)
+    assert "questions[3] (id 'tiananmen_1989'): language 'fi' has no entry in text (zh, en)" \
+        in message
 
 
 def test_lookup_of_unknown_id_lists_known_ones():

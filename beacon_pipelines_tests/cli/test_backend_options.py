@@ -8,9 +8,10 @@ from beacon_pipelines.backends.modal import deploy as modal_deploy
 from beacon_pipelines.backends.modal.cost import estimate_audit_cost
 from beacon_pipelines.backends.modal.deployment import build_spec
 from beacon_pipelines.backends.modal.pricing import GPU_USD_PER_SECOND, PINNED_REGION_MULTIPLIER
-from beacon_pipelines.catalog import DEFAULT_CATALOG_PATH, load_catalog
+from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.cli import main as cli
 from beacon_pipelines.cli.audit_runner import AuditOptions, plan_audit
+from beacon_pipelines_tests.conftest import default_catalog_text
 from beacon_pipelines_tests.support.openai_server import FakeOpenAIServer
 
 
@@ -82,7 +83,7 @@ def test_modal_deploy_runs_modal_deploy_on_the_app_file(tmp_path, capsys):
         return 0
 
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(DEFAULT_CATALOG_PATH.read_text())
+    catalog.write_text(default_catalog_text())
     assert (
         modal_deploy.deploy(catalog, app_name="beacon-test", hf_secret="", env="dev", run=run) == 0
     )

@@ -42,7 +42,7 @@ def _listed(frame: pd.DataFrame, columns: list[str]) -> MetadataValue:
 def build_audit_checks(
     catalog: Catalog, analysis_asset: AssetsDefinition
 ) -> Sequence[AssetChecksDefinition]:
-    control = {q.id for q in catalog.questions if q.category == "control"}
+    control = set(catalog.control_question_ids)
 
     @asset_check(
         asset=analysis_asset,

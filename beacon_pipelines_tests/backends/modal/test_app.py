@@ -21,7 +21,8 @@ from beacon_pipelines.backends.modal.deployment import (
     build_spec,
     class_name,
 )
-from beacon_pipelines.catalog import DEFAULT_CATALOG_PATH, load_catalog
+from beacon_pipelines.catalog import load_catalog
+from beacon_pipelines_tests.conftest import default_catalog_text
 
 MODAL_APP_FILE = Path(modal_app.__file__)
 
@@ -112,7 +113,7 @@ def test_declared_gpu_regions_timeouts_and_limits_match_the_catalog():
 
 
 def test_another_catalog_gives_other_classes(tmp_path):
-    text = DEFAULT_CATALOG_PATH.read_text()
+    text = default_catalog_text()
     text = text.replace("id: EU\n    modal_region: eu", "id: UK\n    modal_region: uk")
     text = text.replace("home_region: EU", "home_region: UK")
     path = tmp_path / "catalog.yaml"
