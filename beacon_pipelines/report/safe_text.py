@@ -1,8 +1,9 @@
 """Model-written text made safe to render: valid Unicode, escaped, and bounded in size.
 
 Everything a model wrote is untrusted. It may hold markup, megabytes of text, raw bytes that
-are not UTF-8, or lone surrogates that no UTF-8 file can hold; none of it may run or blow up
-the page.
+are not UTF-8, lone surrogates that no UTF-8 file can hold, control characters, or bidi
+controls that make a page show text other than what it holds; none of it may run, blow up the
+page or hide: `escape` shows each control as a visible [U+XXXX] marker.
 """
 
 from __future__ import annotations
