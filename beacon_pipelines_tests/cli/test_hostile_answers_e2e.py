@@ -62,8 +62,15 @@ def beacon(*argv, env, cwd) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.integration
-def test_an_audit_of_hostile_answers_exits_0_and_renders_and_exports_them(tmp_path):
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_an_audit_of_hostile_answers_exits_0_and_renders_and_exports_them(
+    tmp_path, request, store
+):
+    """On Postgres too, whose text refuses a NUL: the store escapes it (stored_text.py)."""
     by_prompt, by_cell = _cells()
+    store_env = {}
+    if store == "postgres":
+        store_env["BEACON_STORE_URL"] = request.getfixturevalue("pg_url")
 
     def answer(payload: dict) -> str:
         system = payload["messages"][0]["content"]
@@ -72,7 +79,7 @@ def test_an_audit_of_hostile_answers_exits_0_and_renders_and_exports_them(tmp_pa
 
     out = tmp_path / "out"
     with FakeOpenAIServer(models=[MODEL], answer=answer) as server:
-        env = cli_env(tmp_path / "home", BEACON_SIGNING_KEY="hostile-e2e-key")
+        env = cli_env(tmp_path / "home", BEACON_SIGNING_KEY="hostile-e2e-key", **store_env)
         done = beacon(
             "audit", "--samples", "1", "--backend", "openai", "--models", MODEL,
             "--openai-base-url", server.base_url, "--audit-id", "hostile-e2e",
