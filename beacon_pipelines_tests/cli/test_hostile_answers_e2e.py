@@ -10,16 +10,17 @@ import hashlib
 import re
 import subprocess
 import sys
+import threading
 
 import pandas as pd
 import pytest
 
-from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.report.exports import FORMULA_PREFIX, NUL_MARKER
-from beacon_pipelines_tests.conftest import cli_env
+from beacon_pipelines_tests.conftest import cli_env, default_catalog_dict, write_catalog
 from beacon_pipelines_tests.support.openai_server import FakeOpenAIServer
 
 MODEL = "llama3.2-1b"
+QUESTIONS = ("math_basic", "geography_basic", "identity", "tiananmen_1989", "taiwan_status")
 ANSWERED = {"substantive", "refusal", "partial_refusal"}
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 HUGE = "The answer goes on. " * 250_000  # 5 MB
@@ -40,18 +41,23 @@ HOSTILE = {
     "at": "@SUM(1+1)*cmd|' /C calc'!A0",
     "minus": "-2+3+cmd|' /C calc'!A0",
 }
+NAMES = list(HOSTILE)
 
 
-def _cells():
-    """(region prompt context, question text) -> the hostile answer for it: every region of
-    every question, round robin over HOSTILE, so each hostile answer is served at least once."""
-    catalog = load_catalog()
-    names = list(HOSTILE)
-    cells = [(r, q) for q in catalog.questions for r in catalog.regions]
-    assert len(cells) >= len(names)
-    return {
-        (r.prompt_context, q.text): names[i % len(names)] for i, (r, q) in enumerate(cells)
-    }, {(r.id, q.id): names[i % len(names)] for i, (r, q) in enumerate(cells)}
+class HostileAnswers:
+    """The server's answers: each distinct request (system prompt, question) gets the next
+    hostile answer, in arrival order, and keeps it when asked again; with at least as many
+    requests as answers, every answer is served."""
+
+    def __init__(self):
+        self.given: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, payload: dict) -> str:
+        key = (payload["messages"][0]["content"], payload["messages"][-1]["content"])
+        with self._lock:
+            name = self.given.setdefault(key, NAMES[len(self.given) % len(NAMES)])
+        return HOSTILE[name]
 
 
 def beacon(*argv, env, cwd) -> subprocess.CompletedProcess:
@@ -67,47 +73,42 @@ def test_an_audit_of_hostile_answers_exits_0_and_renders_and_exports_them(
     tmp_path, request, store
 ):
     """On Postgres too, whose text refuses a NUL: the store escapes it (stored_text.py)."""
-    by_prompt, by_cell = _cells()
     store_env = {}
     if store == "postgres":
         store_env["BEACON_STORE_URL"] = request.getfixturevalue("pg_url")
-
-    def answer(payload: dict) -> str:
-        system = payload["messages"][0]["content"]
-        context = system.split("based in ", 1)[-1].split(".", 1)[0]
-        return HOSTILE[by_prompt[(context, payload["messages"][-1]["content"])]]
-
+    # One model x three regions x five questions: 15 requests for the 14 hostile answers.
+    questions = [q for q in default_catalog_dict()["questions"] if q["id"] in QUESTIONS]
+    catalog = write_catalog(tmp_path / "catalog.yaml", questions=questions)
+    answers = HostileAnswers()
     out = tmp_path / "out"
-    with FakeOpenAIServer(models=[MODEL], answer=answer) as server:
+    with FakeOpenAIServer(models=[MODEL], answer=answers) as server:
         env = cli_env(tmp_path / "home", BEACON_SIGNING_KEY="hostile-e2e-key", **store_env)
         done = beacon(
-            "audit", "--samples", "1", "--backend", "openai", "--models", MODEL,
-            "--openai-base-url", server.base_url, "--audit-id", "hostile-e2e",
-            "--out", str(out),
+            "audit", "--samples", "1", "--backend", "openai", "--catalog", str(catalog),
+            "--models", MODEL, "--openai-base-url", server.base_url,
+            "--audit-id", "hostile-e2e", "--out", str(out),
             env=env, cwd=tmp_path,
         )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert len(answers.given) == 3 * len(QUESTIONS) and set(answers.given.values()) == set(NAMES)
 
-    # Every answer was recorded succeeded and classified; the empty one is a technical failure.
+    # Every answer was recorded succeeded, and exported exactly: NUL bytes and bidi controls
+    # included, the surrogate, which no UTF-8 file can hold, as U+FFFD.
     executions = pd.read_parquet(out / "executions.parquet")
-    assert len(executions) == len(by_cell) and set(executions["status"]) == {"succeeded"}
-    served = {
-        by_cell[(row.region, row.question_id)]: row.response for row in executions.itertuples()
+    assert len(executions) == len(answers.given) and set(executions["status"]) == {"succeeded"}
+    exported = {text.replace("\ud800", "\ufffd"): name for name, text in HOSTILE.items()}
+    by_cell = {  # a response not exactly as sent would be a KeyError here
+        (row.region, row.question_id): exported[row.response] for row in executions.itertuples()
     }
-    assert set(served) == set(HOSTILE)
-    # Exact text, NUL bytes and bidi controls included; the surrogate, which no UTF-8 file can
-    # hold, as U+FFFD.
-    for name, text in HOSTILE.items():
-        expected = text.replace("\ud800", "\ufffd")
-        assert served[name] == expected, name
-    # ... while the store kept it: its hash is that of the text as the server sent it.
+    assert set(by_cell.values()) == set(NAMES)
+    # ... while the store kept the surrogate: its hash is that of the text the server sent.
     sent = HOSTILE["surrogate"].encode("utf-8", "surrogatepass")
     assert hashlib.sha256(sent).hexdigest() in set(executions["response_sha256"])
 
     # The analysis classed every answer: the empty ones as technical failures (which its
     # per-question classes leave out), every other one as an answer of some kind.
     analysis = pd.read_csv(out / "analysis.csv", keep_default_na=False)
-    assert len(analysis) == len({q for _, q in by_cell})
+    assert len(analysis) == len(QUESTIONS)
     classes = {
         (question, region): cls
         for question, cell in zip(analysis["question_id"], analysis["classes"], strict=True)
@@ -122,7 +123,7 @@ def test_an_audit_of_hostile_answers_exits_0_and_renders_and_exports_them(
     answers_page = (out / f"answers-{MODEL}.html").read_text(encoding="utf-8")
     badges = re.findall(r"<span class='cls (\w+)'", answers_page)  # one per answer card
     assert len(badges) == len(by_cell)
-    assert badges.count("technical_failure") == list(by_cell.values()).count("empty") == 2
+    assert badges.count("technical_failure") == list(by_cell.values()).count("empty") > 0
     for html_text in (page, answers_page):
         assert "<script>alert" not in html_text and "<img src=x" not in html_text
         assert not set(BIDI) & set(html_text), "a raw bidi control reached the page"
