@@ -1,7 +1,8 @@
 """Durable execution records: one row per attempt, written the moment that attempt ends.
 
 SQLAlchemy Core over SQLite (the default, under $DAGSTER_HOME) or any SQLAlchemy URL
-(Postgres in production). The database enforces the promises the orchestration relies on:
+(Postgres in production). Untrusted text is kept exactly on both, NUL bytes and lone surrogates
+included (stored_text.py). The database enforces the promises the orchestration relies on:
 one row per (execution, attempt), and at most one succeeded attempt per execution.
 """
 
@@ -27,6 +28,7 @@ from beacon_pipelines.backends.receipt import (
     receipt_of,
 )
 from beacon_pipelines.plan import AuditPlan, ExecutionKey
+from beacon_pipelines.stored_text import UntrustedText
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -99,9 +101,11 @@ executions = sa.Table(
     sa.Column("started_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float, nullable=False),
     sa.Column("latency_s", sa.Float, nullable=False),
-    sa.Column("response", sa.Text),
+    # Text a model or its server sent: UntrustedText keeps NUL bytes and lone surrogates,
+    # which Postgres text (NUL) and UTF-8 (surrogates) cannot hold as they are.
+    sa.Column("response", UntrustedText),
     sa.Column("error_type", sa.String(50)),
-    sa.Column("error_message", sa.Text),
+    sa.Column("error_message", UntrustedText),
     sa.Column("response_sha256", sa.String(64)),
     sa.Column("backend", sa.String(50), nullable=False),
     sa.Column("simulated", sa.Boolean, nullable=False, default=False),
@@ -110,15 +114,15 @@ executions = sa.Table(
     sa.Column("run_id", sa.String(64)),
     # What the serving side reported (untrusted, bounded text) and Beacon's verdict on it.
     # Nullable and without server defaults: ALTER TABLE ADD COLUMN can add them to old stores.
-    sa.Column("served_cloud_region", sa.Text),
+    sa.Column("served_cloud_region", UntrustedText),
     sa.Column("region_verified", sa.String(20)),  # yes, no, unverified
-    sa.Column("served_cloud_provider", sa.Text),
-    sa.Column("served_task_id", sa.Text),
-    sa.Column("served_gpu", sa.Text),
-    sa.Column("model_revision", sa.Text),
-    sa.Column("finish_reason", sa.Text),
+    sa.Column("served_cloud_provider", UntrustedText),
+    sa.Column("served_task_id", UntrustedText),
+    sa.Column("served_gpu", UntrustedText),
+    sa.Column("model_revision", UntrustedText),
+    sa.Column("finish_reason", UntrustedText),
     sa.Column("prompt_sha256", sa.String(64)),
-    sa.Column("call_id", sa.Text),  # the backend call that produced (or failed) this attempt
+    sa.Column("call_id", UntrustedText),  # the backend call that produced (or failed) this attempt
     sa.Column("language", sa.String(35)),  # the language asked in (en, zh, ...)
     sa.UniqueConstraint(
         "audit_id",

@@ -12,6 +12,7 @@ from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import failover_region, partition_requests, run_partition
 from beacon_pipelines.plan import AuditPlan, missing_keys
 from beacon_pipelines.store import EXECUTION_COLUMNS, AuditConflictError, DuplicateAttemptError
+from beacon_pipelines_tests.support.hostile_text import assert_kept_exactly, hostile_results
 
 CATALOG = load_catalog()
 
@@ -130,3 +131,11 @@ def test_succeeded_counts_match_the_keys_per_audit(store):
     assert store.succeeded_counts(["a2"]) == {"a2": 1}
     assert store.succeeded_counts() == {"a1": 2, "a2": 1}
     assert store.succeeded_count("nothing-yet") == 0
+
+
+def test_nul_bytes_and_lone_surrogates_are_kept_exactly(store):
+    stored = store.register_audit(plan())
+    requests, _ = partition_requests(CATALOG, stored, "llama3.2-1b", "US", "US", attempts={})
+    for result in hostile_results(next(SimulatedBackend().generate(requests[:1]))):
+        store.record(result, "simulated")
+    assert_kept_exactly(store.executions_frame(stored.audit_id))

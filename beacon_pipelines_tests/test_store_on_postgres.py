@@ -15,8 +15,10 @@ from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import partition_requests, run_partition
 from beacon_pipelines.plan import AuditPlan, missing_keys
 from beacon_pipelines.store import DuplicateAttemptError, ExecutionStore, StoreError
+from beacon_pipelines.stored_text import STORED_MARK
 from beacon_pipelines_tests.instance.create_race import create_at_once
 from beacon_pipelines_tests.postgres_fixtures import terminate_connections
+from beacon_pipelines_tests.support.hostile_text import assert_kept_exactly, hostile_results
 
 CATALOG = load_catalog()
 PLAN = AuditPlan(
@@ -162,3 +164,15 @@ def test_a_database_gone_longer_than_the_budget_fails_loudly_and_writes_nothing(
     sa.event.remove(store.engine, "before_cursor_execute", killer["listener"])
     assert len(_rows(store)) == 0
     store.dispose()
+
+
+def test_nul_bytes_and_lone_surrogates_are_kept_exactly(store):
+    """Postgres text refuses NUL and UTF-8 refuses lone surrogates: the store escapes both
+    (stored_text.py) and reads them back as they were."""
+    store.register_audit(PLAN)
+    for result in hostile_results(one_result()):
+        store.record(result, "simulated")
+    assert_kept_exactly(_rows(store))
+    with store.engine.connect() as conn:  # what Postgres holds: the escaped form, marked
+        held = conn.execute(sa.text("SELECT response FROM beacon_executions ORDER BY attempt"))
+        assert next(iter(held))[0].startswith(STORED_MARK)

@@ -97,9 +97,10 @@ def classify_answers(
     answers = final_attempts(executions).reset_index(drop=True)
     failed = answers["status"].ne("succeeded").to_numpy()
     texts = answers["response"].where(~failed, None)
-    # Answers repeat (low temperature, many samples): classify each distinct text once.
-    distinct = pd.unique(texts[texts.notna()])
-    classes = dict(zip(distinct, (c.value for c in classifier.classify(list(distinct))),
+    # Answers repeat (low temperature, many samples): classify each distinct text once. A dict,
+    # not pd.unique: pandas' string hashing stops at a NUL, so it took "a\0b" and "a\0c" for one.
+    distinct = list(dict.fromkeys(texts[texts.notna()]))
+    classes = dict(zip(distinct, (c.value for c in classifier.classify(distinct)),
                        strict=True))
     answers["response_class"] = [
         FAILURE if t is None or t != t else classes[t] for t in texts  # t != t: NaN

@@ -132,7 +132,10 @@ class InferenceResult:
 
     @property
     def response_sha256(self) -> str | None:
-        return hashlib.sha256(self.text.encode()).hexdigest() if self.text is not None else None
+        if self.text is None:
+            return None
+        # surrogatepass: a lone surrogate (a JSON reply may escape one) hashes instead of raising.
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
 
     @classmethod
     def failure(

@@ -19,7 +19,7 @@ def run(args) -> int:
     from beacon_pipelines.cli.reading import existing_store_url
     from beacon_pipelines.instance.errors import InstanceUnavailableError
     from beacon_pipelines.plan import AuditIdError, check_audit_id
-    from beacon_pipelines.report.exports import executions_for_export
+    from beacon_pipelines.report.exports import executions_for_export, for_csv
     from beacon_pipelines.report.stored_audit import UnknownAuditError
     from beacon_pipelines.store import ExecutionStore, StoreError
 
@@ -39,7 +39,7 @@ def run(args) -> int:
     frame = executions_for_export(frame)
     if args.csv:
         try:
-            frame.to_csv(args.csv, index=False)
+            for_csv(frame).to_csv(args.csv, index=False)  # as executions.csv writes it
         except OSError as exc:
             print(f"beacon executions: error: cannot write {args.csv}: {exc.strerror}",
                   file=sys.stderr)

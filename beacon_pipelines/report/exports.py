@@ -1,5 +1,13 @@
 """An audit's files: the exports (CSV and Parquet), written all or nothing, so a failure never
-leaves a half-written report."""
+leaves a half-written report.
+
+The Parquet files hold every text exactly as stored, but for lone surrogates, which no UTF-8
+file can hold (U+FFFD instead). The CSV files are for spreadsheets too, so each text cell
+differs in two ways (`csv_cell`): a NUL is written as the marker [U+0000] (pandas' CSV reader
+and spreadsheets end the cell there), and a cell that starts with = + - @, tab or carriage
+return gets a leading single quote, so a spreadsheet shows it instead of running it as a
+formula (OWASP's advice against CSV injection).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ import pandas as pd
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.backends.receipt import UNVERIFIED
-from beacon_pipelines.report.safe_text import clean_text
+from beacon_pipelines.report.safe_text import valid_text
 from beacon_pipelines.store import EXECUTION_COLUMNS
 
 # analysis.csv: one row per (model, question); these first, then any the analysis adds.
@@ -36,6 +44,12 @@ _TEXT_COLUMNS = (
 )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIX = "'"
+NUL_MARKER = "[U+0000]"
+
+
 class OutputDirError(OSError):
     pass
 
@@ -45,8 +59,25 @@ def _utf8_safe(frame: pd.DataFrame, columns) -> pd.DataFrame:
     for column in columns:
         if column in frame.columns:
             frame[column] = frame[column].map(
-                lambda v: clean_text(v) if isinstance(v, str | bytes) else v
+                lambda v: valid_text(v) if isinstance(v, str | bytes) else v
             )
+    return frame
+
+
+def csv_cell(value: object) -> object:
+    """A text cell as the CSV exports write it (see the module docstring); others as they are."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", NUL_MARKER)
+    return FORMULA_PREFIX + value if value.startswith(FORMULA_STARTS) else value
+
+
+def for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell as `csv_cell` writes it."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_string_dtype(frame[column].dtype):  # object or str
+            frame[column] = frame[column].map(csv_cell)
     return frame
 
 
@@ -75,13 +106,14 @@ def analysis_for_export(analysis: AuditAnalysis) -> pd.DataFrame:
 def export_writers(
     executions: pd.DataFrame, analysis: AuditAnalysis
 ) -> dict[str, Callable[[Path], None]]:
-    csv_executions = executions_for_export(executions)
+    csv_executions = for_csv(executions_for_export(executions))
     parquet_executions = executions_for_export(executions, iso_times=False)
     table = analysis_for_export(analysis)
+    csv_table = for_csv(table)
     return {
         "executions.csv": lambda p: csv_executions.to_csv(p, index=False),
         "executions.parquet": lambda p: parquet_executions.to_parquet(p, index=False),
-        "analysis.csv": lambda p: table.to_csv(p, index=False),
+        "analysis.csv": lambda p: csv_table.to_csv(p, index=False),
         "analysis.parquet": lambda p: table.to_parquet(p, index=False),
     }
 

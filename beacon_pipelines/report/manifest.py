@@ -64,7 +64,10 @@ def receipts_sha256(executions: pd.DataFrame) -> str:
 
 
 def canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # A receipt is server text and may hold a lone surrogate (UTF-8 has none): surrogatepass
+    # hashes it as its UTF-16 code unit's 3-byte form; other text is plain UTF-8.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def signature(manifest: dict, key: str) -> str:

@@ -6,8 +6,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, analyze_audit
+from beacon_pipelines.analysis.audit_analysis import (
+    AnalysisOptions,
+    analyze_audit,
+    classify_answers,
+)
 from beacon_pipelines.analysis.audit_compare import previous_audit
+from beacon_pipelines.analysis.classify import classify_response
 from beacon_pipelines_tests.support.frames import (
     CATEGORIES,
     EU_ANSWER,
@@ -193,3 +198,17 @@ def test_previous_audit_is_the_latest_earlier_one_of_the_same_catalog():
              Plan("now", "c1", 4), Plan("later", "c1", 5)]
     assert previous_audit(plans, plans[3]).audit_id == "prev"
     assert previous_audit(plans, plans[0]) is None
+
+
+def test_answers_that_differ_only_after_a_nul_byte_are_classified_apart():
+    """pandas' string hashing stops at a NUL: the distinct answers were once taken for one,
+    and the second found no class (KeyError), which failed the whole audit."""
+    rows = [
+        row("qwen", "US", Q, "Paris\x00 is the capital of France."),
+        row("qwen", "EU", Q, "Paris\x00 \u202eecnarF fo\u202c latipac eht si."),
+        row("qwen", "ASIA", Q, "Paris\x00"),
+    ]
+    answers = classify_answers(frame(rows)).set_index("region")
+    for r in rows:
+        assert answers.loc[r["region"], "response"] == r["response"]
+        assert answers.loc[r["region"], "response_class"] == classify_response(r["response"])

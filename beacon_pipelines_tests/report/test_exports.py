@@ -6,7 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from beacon_pipelines.report.exports import ANALYSIS_COLUMNS
+from beacon_pipelines.report.exports import (
+    ANALYSIS_COLUMNS,
+    FORMULA_PREFIX,
+    NUL_MARKER,
+    csv_cell,
+)
 from beacon_pipelines.report.folder import report_files, write_audit_report
 from beacon_pipelines.store import EXECUTION_COLUMNS
 from beacon_pipelines_tests.support import audit_factory as af
@@ -50,3 +55,38 @@ def test_a_failed_write_leaves_the_previous_report_untouched(tmp_path, monkeypat
     with pytest.raises(OSError, match="disk full"):
         write_audit_report(af.inputs(rows), tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no staging left
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)",
+    "\t=1+1", "\r=1+1",
+]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_a_csv_cell_a_spreadsheet_would_run_gets_a_leading_quote(text):
+    assert csv_cell(text) == FORMULA_PREFIX + text
+    assert csv_cell("2 = 1 + 1, -1 and @home") == "2 = 1 + 1, -1 and @home"  # only the start
+    assert csv_cell(3.5) == 3.5 and csv_cell(None) is None
+
+
+def test_exports_keep_every_answer_the_csv_neutralising_only_formulas_and_nul(tmp_path):
+    answers = {
+        ("llama3.2-1b", "US", "tiananmen_1989"): FORMULAS[0],
+        ("llama3.2-1b", "EU", "tiananmen_1989"): "Paris\x00 \u202eecnarF\u202c \x1b[31m.",
+        ("llama3.2-1b", "ASIA", "tiananmen_1989"): "lone \ud800 surrogate",
+        ("qwen2.5-1.5b", "US", "tiananmen_1989"): "- a markdown list\n- of two items",
+    }
+    write_audit_report(af.inputs(af.default_rows(answers)), tmp_path)
+    key = ["model", "region", "question_id"]
+    parquet = pd.read_parquet(tmp_path / "executions.parquet").set_index(key)["response"]
+    csv = pd.read_csv(tmp_path / "executions.csv", keep_default_na=False).set_index(key)
+    for cell, text in answers.items():
+        # Parquet: exact, NUL and control characters included; a lone surrogate as U+FFFD.
+        exact = text.replace("\ud800", "\ufffd")
+        assert parquet.loc[cell] == exact
+        assert csv.loc[cell, "response"] == csv_cell(exact)
+    assert csv.loc[("llama3.2-1b", "EU", "tiananmen_1989"), "response"] == (
+        f"Paris{NUL_MARKER} \u202eecnarF\u202c \x1b[31m."
+    )
+    assert csv.loc[("qwen2.5-1.5b", "US", "tiananmen_1989"), "response"].startswith("'- a")

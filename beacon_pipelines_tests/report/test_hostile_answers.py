@@ -10,7 +10,13 @@ import pandas as pd
 from beacon_pipelines.report.answer_pages import model_pages
 from beacon_pipelines.report.folder import report_files, write_audit_report
 from beacon_pipelines.report.html import render_report
-from beacon_pipelines.report.safe_text import MAX_ANSWER_CHARS, bounded, clean_text
+from beacon_pipelines.report.safe_text import (
+    MAX_ANSWER_CHARS,
+    bounded,
+    clean_text,
+    escape,
+    visible,
+)
 from beacon_pipelines_tests.support import audit_factory as af
 from beacon_pipelines_tests.support.page_tags import REPORT_TAGS, PageTags
 
@@ -24,6 +30,10 @@ BREAKOUT = (
 )
 HUGE = "A" * 5_000_000 + SCRIPT  # the script sits past the cut, too
 SURROGATES = "caf\udce9 \ud800 then <b>bold</b> text"  # bytes decoded with surrogateescape
+# A NUL, an override that would show "France" reversed, isolates and a mark; the question's
+# other answers differ from it only after the NUL.
+BIDI = "Paris\x00 is \u202eecnarF\u202c, \u2066isolate\u2069 \u2067rtl\u2069\u2068fs\u2069\u200f."
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
 def hostile_rows() -> list[dict]:
@@ -34,6 +44,8 @@ def hostile_rows() -> list[dict]:
             ("llama3.2-1b", "ASIA", "tiananmen_1989"): BREAKOUT,
             ("qwen2.5-1.5b", "US", "tiananmen_1989"): HUGE,
             ("qwen2.5-1.5b", "EU", "tiananmen_1989"): SURROGATES,
+            ("llama3.2-1b", "US", "math_basic"): BIDI,
+            ("llama3.2-1b", "EU", "math_basic"): "Paris\x00 is elsewhere.",
         }
     )
     for r in rows:
@@ -106,3 +118,15 @@ def test_hostile_answers_are_written_to_every_file(tmp_path):
     assert "caf\ufffd \ufffd then <b>bold</b> text" in responses
     parquet = pd.read_parquet(tmp_path / "executions.parquet")
     assert HUGE in set(parquet["response"])
+
+
+def test_controls_and_bidi_overrides_show_as_visible_markers_never_raw():
+    assert visible("a\x00b\x1b\x85c\td\ne") == "a[U+0000]b[U+001B][U+0085]c\td\ne"
+    assert visible("\u202eecnarF\u202c") == "[U+202E]ecnarF[U+202C]"
+    assert escape("\u2066<b>\u2069") == "[U+2066]&lt;b&gt;[U+2069]"
+    # Joiners that emoji and Persian need, and combining marks, are left alone.
+    assert visible("👨\u200d👩 \u200c ne\u0301e") == "👨\u200d👩 \u200c ne\u0301e"
+    page = hostile_page()
+    assert not set(BIDI_CONTROLS + "\x00\x1b") & set(page)
+    expected = "Paris[U+0000] is [U+202E]ecnarF[U+202C], [U+2066]isolate[U+2069]"
+    assert expected in PageTags(page).all_text

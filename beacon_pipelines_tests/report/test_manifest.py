@@ -117,3 +117,14 @@ def test_no_manifest_or_a_crafted_one_is_refused(tmp_path, monkeypatch, capsys):
                                     check.problems)
     with pytest.raises(ManifestError):
         check_folder(tmp_path / "missing")
+
+
+def test_a_receipt_with_a_lone_surrogate_or_a_nul_is_hashed():
+    """Receipts are server text, kept exactly by the store: a lone surrogate cannot be UTF-8
+    and once made the manifest raise, failing the report."""
+    executions = af.inputs().executions.astype({"model_revision": object})
+    before = receipts_sha256(executions)
+    executions.loc[0, "model_revision"] = "rev-\ud800"
+    with_surrogate = receipts_sha256(executions)
+    executions.loc[0, "model_revision"] = "rev-\x00"
+    assert len({before, with_surrogate, receipts_sha256(executions)}) == 3

@@ -1,7 +1,8 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: scripted replies, recorded requests.
 
 Each POST to /v1/chat/completions takes the next scripted reply (status, headers, body, delay);
-when the script is empty it answers with `answer_for(request body)`, a deterministic completion.
+when the script is empty it answers with `answer(request body)` (by default `answer_for`, a
+deterministic completion); json.dumps sends any lone surrogate in it as a `\\udXXX` escape.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def answer_for(payload: dict) -> str:
     return f"[{payload['model']}] from {context}: {question}"
 
 
-def completion(payload: dict) -> bytes:
-    text = answer_for(payload)
+def completion(payload: dict, answer=answer_for) -> bytes:
+    text = answer(payload)
     return json.dumps(
         {
             "id": "chatcmpl-test",
@@ -56,11 +57,13 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         reply_headers: dict[str, str] | None = None,
         models_body: bytes | None = None,
+        answer=answer_for,
     ):
         self.script: deque[Scripted] = deque()
         self.requests: list[dict] = []  # {"path", "headers", "json"}
         self.models = models  # listed by GET /v1/models; None: 404 there
         self.models_body = models_body  # when set, GET /v1/models answers 200 with it as is
+        self.answer = answer  # request body -> the text of an unscripted completion
         # Headers of every reply not scripted, e.g. the cloud region that served it.
         self.reply_headers = dict(reply_headers or {})
         self.api_key = api_key  # when set, other bearer tokens get 401
@@ -124,7 +127,9 @@ class FakeOpenAIServer:
                         return self._send(401, b'{"error": "bad key"}')
                     if self.path != "/v1/chat/completions":
                         return self._send(404, b'{"error": "no such route"}')
-                    body = scripted.body if scripted.body is not None else completion(payload)
+                    body = scripted.body
+                    if body is None:
+                        body = completion(payload, server.answer)
                     self._send(scripted.status, body, scripted.headers)
                 finally:
                     with server._lock:
