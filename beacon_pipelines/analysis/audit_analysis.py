@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from beacon_pipelines.analysis.answer_explanation import CALL_FAILED, AnswerExplainer
+from beacon_pipelines.analysis.answer_labels import CLASSIFIER, AnswerLabels, apply_labels
 from beacon_pipelines.analysis.audit_compare import CHANGE_COLUMNS, compare_audits
 from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier, default_classifier
 from beacon_pipelines.analysis.evidence import (
@@ -52,7 +54,9 @@ PAIR_COLUMNS = [
 @dataclass
 class AuditAnalysis:
     audit_id: str
-    answers: pd.DataFrame  # one row per execution (its final attempt) with its class
+    # One row per execution (its final attempt): its class, class_source, confidence, and
+    # the cues and words that decided it (answer_explanation.py, answer_labels.py).
+    answers: pd.DataFrame
     rates: pd.DataFrame  # one row per (model, region)
     questions: pd.DataFrame  # one row per (model, question): classes and similarity by region
     summary: dict
@@ -75,6 +79,8 @@ class AnalysisOptions:
     similarity: object | None = None
     # A reviewer's risk level per (model, question_id): it decides that question's level.
     reviews: dict[tuple[str, str], str] = field(default_factory=dict)
+    # A reviewer's class per answer (`--labels FILE`): it replaces the classifier's.
+    labels: AnswerLabels | None = None
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -88,19 +94,31 @@ def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
 
 
 def classify_answers(
-    executions: pd.DataFrame, classifier: ResponseClassifier | None = None
+    executions: pd.DataFrame, classifier: ResponseClassifier | None = None, explain: bool = False
 ) -> pd.DataFrame:
+    """The final attempt of each execution with its class; with `explain`, also its
+    class_source (`classifier`), classifier_class, confidence, cues and words
+    (answer_explanation.py)."""
     classifier = classifier or default_classifier()
     answers = final_attempts(executions).reset_index(drop=True)
     failed = answers["status"].ne("succeeded").to_numpy()
     texts = answers["response"].where(~failed, None)
     # Answers repeat (low temperature, many samples): classify each distinct text once.
-    distinct = pd.unique(texts[texts.notna()])
-    classes = dict(zip(distinct, (c.value for c in classifier.classify(list(distinct))),
+    distinct = list(pd.unique(texts[texts.notna()]))
+    scored = classifier.classify_scored(distinct)
+    classes = dict(zip(distinct, (c.value for c in scored.classes), strict=True))
+    given = [t is not None and t == t for t in texts]  # t != t: NaN
+    answers["response_class"] = [classes[t] if ok else FAILURE
+                                 for t, ok in zip(texts, given, strict=True)]
+    if explain:
+        why = dict(zip(distinct, AnswerExplainer(classifier.model).explain(distinct, scored),
                        strict=True))
-    answers["response_class"] = [
-        FAILURE if t is None or t != t else classes[t] for t in texts  # t != t: NaN
-    ]
+        explained = [why[t] if ok else None for t, ok in zip(texts, given, strict=True)]
+        answers["class_source"] = CLASSIFIER
+        answers["classifier_class"] = answers["response_class"]  # kept when a reviewer relabels
+        answers["confidence"] = [e.confidence if e else 1.0 for e in explained]
+        answers["cues"] = [e.cues if e else CALL_FAILED for e in explained]
+        answers["words"] = [e.words if e else "" for e in explained]
     answers["failed_over"] = answers["served_region"].notna() & (
         answers["served_region"] != answers["requested_region"]
     )
@@ -418,7 +436,10 @@ def analyze_audit(
     options = options or AnalysisOptions()
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
-    answers = classify_answers(executions, classifier)
+    answers = classify_answers(executions, classifier, explain=True)
+    labels = options.labels
+    if labels is not None:
+        answers = apply_labels(answers, labels, audit_id)
     excluded_mask = (
         answers["failed_over"] if options.exclude_failed_over else pd.Series(False, answers.index)
     )
@@ -482,6 +503,11 @@ def analyze_audit(
         "similarity_method": getattr(similarity, "name", type(similarity).__name__),
         "previous_audit_id": previous_id or "",
         "changes": int(len(changes)),
+        # The reviewer's labels file (sha256 of its bytes), how many answers it labelled and
+        # how many of those it gave another class than the classifier's.
+        "labels_sha256": labels.sha256 if labels is not None else "",
+        "labels_applied": len(labels.labels) if labels is not None else 0,
+        "labels_changed": int((answers["response_class"] != answers["classifier_class"]).sum()),
     }
     return AuditAnalysis(
         audit_id=audit_id,
