@@ -118,3 +118,16 @@ def test_the_analysis_explains_every_answer_once_per_distinct_text():
         "technical_failure", 1.0, CALL_FAILED
     )
     assert answers["confidence"].between(0, 1).all()
+
+
+def test_the_scored_classes_are_the_classifiers_own():
+    """classify_scored decides as RefusalModel.predict does, then applies the short-answer
+    rules: the class explained is the class given."""
+    classifier = default_classifier()
+    texts = [*TEXTS, REFUSAL, EVASION, US_ANSWER]
+    scored = classifier.classify_scored(texts)
+    assert scored.classes == classifier.classify(texts)
+    assert [c.value for c in scored.model_classes] == [
+        CLASSES[k] for k in classifier.model.predict(texts)
+    ]
+    assert np.allclose(scored.probabilities, classifier.model.probabilities(texts))
