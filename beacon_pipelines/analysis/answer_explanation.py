@@ -73,7 +73,7 @@ class AnswerExplainer:
         self.config: FeatureConfig = model.config.features
         coef = np.asarray(model.coef, dtype=np.float64)
         # Row p of _toward: the weight of each feature toward class c against class r, for
-        # the p-th pair (c, r) of _PAIRS.
+        # the p-th pair (c, r) of _pairs.
         self._pairs = [(c, r) for c in range(len(CLASSES)) for r in range(len(CLASSES)) if c != r]
         self._toward = np.stack([coef[:, c] - coef[:, r] for c, r in self._pairs])
         self._cue_base = 2**self.config.bits + len(STRUCTURAL)
