@@ -208,20 +208,23 @@ def block_units(
     pushes along row pairs[i] of `toward` (a weight per feature) for answer i; None when the
     hashing's layout is not the one this module knows."""
     bits = config.bits
-    buckets, starts, owners = [], [], []
-    position = 0  # where each answer's padded block starts in the concatenation
-    for i, codes in enumerate(blocks):
-        found = _ngram_buckets(codes, config, salt)
-        padded = len(codes) + 2  # the hashing pads the block with a space at each end
-        lengths = [padded - n + 1 for n in range(config.ngram_min, config.ngram_max + 1)
-                   if n <= padded]
-        if len(found) != sum(lengths):
-            return None
-        buckets.append(found)
-        starts.append(position + np.concatenate([np.arange(k) for k in lengths]))
-        owners.append(np.full(len(found), i))
-        position += padded
-    bucket, start, owner = (np.concatenate(x) for x in (buckets, starts, owners))
+    buckets = [_ngram_buckets(codes, config, salt) for codes in blocks]
+    # The hashing pads each block with a space at each end and gives, for n = ngram_min ..
+    # ngram_max, the n-grams starting at 0, 1, ... of the padded block: one run per (block, n).
+    padded = np.array([len(codes) + 2 for codes in blocks], dtype=np.int64)
+    sizes = np.arange(config.ngram_min, config.ngram_max + 1)
+    runs = np.maximum(padded[:, None] - sizes[None, :] + 1, 0)  # (block, n) run lengths
+    runs[padded[:, None] < sizes[None, :]] = 0
+    if not np.array_equal(runs.sum(axis=1), [len(b) for b in buckets]):
+        return None
+    bucket = np.concatenate(buckets) if buckets else np.zeros(0, dtype=np.int64)
+    run_lengths = runs.ravel()
+    run_first = np.cumsum(run_lengths) - run_lengths  # where each run starts in `bucket`
+    block_at = np.cumsum(padded) - padded  # where each padded block starts in `chars`
+    run_block = np.repeat(np.arange(len(blocks)), runs.shape[1])
+    # The start of each n-gram in the concatenated padded blocks.
+    start = np.arange(len(bucket)) + np.repeat(block_at[run_block] - run_first, run_lengths)
+    owner = np.repeat(run_block, run_lengths)
     # Each answer's feature values as refusal_features makes them: sublinear term frequency,
     # L2-normalised to `weight`; an n-gram seen k times has one value, a k-th per occurrence.
     keys, column, occurrences = np.unique(
@@ -233,10 +236,11 @@ def block_units(
     values *= weight / norms[key_owner]
     push = (values / occurrences)[column] * toward[pairs[owner], bucket]
 
-    chars = np.concatenate(
-        [np.concatenate(([_SPACE], codes, [_SPACE])) for codes in blocks]
-    ).astype(np.int64)
-    char_owner = np.repeat(np.arange(len(blocks)), [len(c) + 2 for c in blocks])
+    pad = np.array([_SPACE], dtype=np.uint64)
+    chars = np.concatenate([part for codes in blocks for part in (pad, codes, pad)]).astype(
+        np.int64
+    )
+    char_owner = np.repeat(np.arange(len(blocks)), padded)
     space = chars == _SPACE
     letters = ~space
     word_start = letters & np.concatenate(([True], space[:-1]))
