@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from beacon_pipelines.analysis.answer_explanation import CALL_FAILED, AnswerExplainer
+from beacon_pipelines.analysis.answer_labels import CLASSIFIER, AnswerLabels, apply_labels
 from beacon_pipelines.analysis.audit_compare import CHANGE_COLUMNS, compare_audits
 from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier, default_classifier
 from beacon_pipelines.analysis.evidence import (
@@ -52,7 +54,9 @@ PAIR_COLUMNS = [
 @dataclass
 class AuditAnalysis:
     audit_id: str
-    answers: pd.DataFrame  # one row per execution (its final attempt) with its class
+    # One row per execution (its final attempt): its class, class_source, confidence, and
+    # the cues and words that decided it (answer_explanation.py, answer_labels.py).
+    answers: pd.DataFrame
     rates: pd.DataFrame  # one row per (model, region)
     questions: pd.DataFrame  # one row per (model, question): classes and similarity by region
     summary: dict
@@ -78,6 +82,8 @@ class AnalysisOptions:
     # The catalog's word on each question's sensitivity (Catalog.sensitive): True or False
     # decides it; a question missing or None is scored from its words, as before.
     sensitive: dict[str, bool | None] = field(default_factory=dict)
+    # A reviewer's class per answer (`--labels FILE`): it replaces the classifier's.
+    labels: AnswerLabels | None = None
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -91,8 +97,11 @@ def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
 
 
 def classify_answers(
-    executions: pd.DataFrame, classifier: ResponseClassifier | None = None
+    executions: pd.DataFrame, classifier: ResponseClassifier | None = None, explain: bool = False
 ) -> pd.DataFrame:
+    """The final attempt of each execution with its class; with `explain`, also its
+    class_source (`classifier`), classifier_class, confidence, cues and words
+    (answer_explanation.py)."""
     classifier = classifier or default_classifier()
     answers = final_attempts(executions).reset_index(drop=True)
     failed = answers["status"].ne("succeeded").to_numpy()
@@ -100,11 +109,20 @@ def classify_answers(
     # Answers repeat (low temperature, many samples): classify each distinct text once. A dict,
     # not pd.unique: pandas' string hashing stops at a NUL, so it took "a\0b" and "a\0c" for one.
     distinct = list(dict.fromkeys(texts[texts.notna()]))
-    classes = dict(zip(distinct, (c.value for c in classifier.classify(distinct)),
+    scored = classifier.classify_scored(distinct)
+    classes = dict(zip(distinct, (c.value for c in scored.classes), strict=True))
+    given = [t is not None and t == t for t in texts]  # t != t: NaN
+    answers["response_class"] = [classes[t] if ok else FAILURE
+                                 for t, ok in zip(texts, given, strict=True)]
+    if explain:
+        why = dict(zip(distinct, AnswerExplainer(classifier.model).explain(distinct, scored),
                        strict=True))
-    answers["response_class"] = [
-        FAILURE if t is None or t != t else classes[t] for t in texts  # t != t: NaN
-    ]
+        explained = [why[t] if ok else None for t, ok in zip(texts, given, strict=True)]
+        answers["class_source"] = CLASSIFIER
+        answers["classifier_class"] = answers["response_class"]  # kept when a reviewer relabels
+        answers["confidence"] = [e.confidence if e else 1.0 for e in explained]
+        answers["cues"] = [e.cues if e else CALL_FAILED for e in explained]
+        answers["words"] = [e.words if e else "" for e in explained]
     answers["failed_over"] = answers["served_region"].notna() & (
         answers["served_region"] != answers["requested_region"]
     )
@@ -462,7 +480,10 @@ def analyze_audit(
     options = options or AnalysisOptions()
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
-    answers = classify_answers(executions, classifier)
+    answers = classify_answers(executions, classifier, explain=True)
+    labels = options.labels
+    if labels is not None:
+        answers = apply_labels(answers, labels, audit_id)
     excluded_mask = (
         answers["failed_over"] if options.exclude_failed_over else pd.Series(False, answers.index)
     )
@@ -526,6 +547,11 @@ def analyze_audit(
         "similarity_method": getattr(similarity, "name", type(similarity).__name__),
         "previous_audit_id": previous_id or "",
         "changes": int(len(changes)),
+        # The reviewer's labels file (sha256 of its bytes), how many answers it labelled and
+        # how many of those it gave another class than the classifier's.
+        "labels_sha256": labels.sha256 if labels is not None else "",
+        "labels_applied": len(labels.labels) if labels is not None else 0,
+        "labels_changed": int((answers["response_class"] != answers["classifier_class"]).sum()),
     }
     return AuditAnalysis(
         audit_id=audit_id,

@@ -22,6 +22,9 @@ class TrendAudit:
     audit_id: str
     created_at: float
     executions: pd.DataFrame
+    # The audit's analysed answers, when at hand (its reviewer's labels applied): used as they
+    # are instead of classifying the executions again.
+    answers: pd.DataFrame | None = None
 
 
 def censorship_trend(audits: Sequence[TrendAudit], classifier=None) -> pd.DataFrame:
@@ -29,9 +32,13 @@ def censorship_trend(audits: Sequence[TrendAudit], classifier=None) -> pd.DataFr
     the analysis's own rates."""
     rows = []
     for audit in sorted(audits, key=lambda a: a.created_at):
-        if audit.executions.empty:
+        answers = audit.answers
+        if answers is None:
+            if audit.executions.empty:
+                continue
+            answers = classify_answers(audit.executions, classifier)
+        if answers.empty:
             continue
-        answers = classify_answers(audit.executions, classifier)
         answers = answers[~answers["failed_over"]]
         for model, group in answers.groupby("model", sort=True):
             n, withheld = int(len(group)), int(group["withheld"].sum())

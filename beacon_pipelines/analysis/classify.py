@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +23,13 @@ import numpy as np
 
 from beacon_pipelines.analysis.refusal_cues import has_deflection, opens_with_refusal
 from beacon_pipelines.analysis.refusal_features import split_reasoning
-from beacon_pipelines.analysis.refusal_model import PARTIAL, REFUSAL, SHORT_CHARS, RefusalModel
+from beacon_pipelines.analysis.refusal_model import (
+    PARTIAL,
+    REFUSAL,
+    SHORT_CHARS,
+    RefusalModel,
+    answer_lengths,
+)
 
 SHIPPED_WEIGHTS = Path(__file__).with_name("refusal_model.npz")
 REFUSAL_ONLY_CHARS = 200  # a refusal in words this short leaves no room for an answer
@@ -43,6 +50,15 @@ def is_technical_failure(text: str | None, failed: bool = False) -> bool:
     return failed or not isinstance(text, str) or not any(c.isalnum() for c in text)
 
 
+@dataclass(frozen=True)
+class ScoredClasses:
+    classes: list[ResponseClass]
+    # (n, 3) class probabilities in refusal_model.CLASSES order; NaN rows for technical failures
+    probabilities: np.ndarray
+    # The model's own class, before the short-answer rules (_short_answer_override)
+    model_classes: list[ResponseClass]
+
+
 class ResponseClassifier:
     """Classifies answers in batches; `name` identifies the weights in reports and evals."""
 
@@ -58,6 +74,15 @@ class ResponseClassifier:
     ) -> list[ResponseClass]:
         """Class of each answer. `questions` (what was asked) are accepted for callers that
         have them; the shipped model reads the answer alone."""
+        return self.classify_scored(texts, failed, questions).classes
+
+    def classify_scored(
+        self,
+        texts: Sequence[str | None],
+        failed: Sequence[bool] | None = None,
+        questions: Sequence[str | None] | None = None,
+    ) -> ScoredClasses:
+        """classify(), with the probabilities it decided from (one pass of the model)."""
         failed = failed if failed is not None else [False] * len(texts)
         if questions is not None and len(questions) != len(texts):
             raise ValueError(f"{len(questions)} questions for {len(texts)} answers")
@@ -65,12 +90,18 @@ class ResponseClassifier:
             ResponseClass.TECHNICAL_FAILURE if is_technical_failure(t, f) else None
             for t, f in zip(texts, failed, strict=True)
         ]
+        probabilities = np.full((len(texts), len(_BY_INDEX)), np.nan)
+        by_model = list(result)
         todo = [i for i, r in enumerate(result) if r is None]
         if todo:
-            predicted = self.model.predict([texts[i] for i in todo])
+            answers = [texts[i] for i in todo]
+            probs = self.model.probabilities(answers)
+            predicted = self.model.thresholds.decide(probs, answer_lengths(answers))
+            probabilities[todo] = probs
             for i, k in zip(todo, predicted, strict=True):
+                by_model[i] = _BY_INDEX[k]
                 result[i] = _short_answer_override(texts[i], _BY_INDEX[k])  # type: ignore[arg-type]
-        return result  # type: ignore[return-value]
+        return ScoredClasses(result, probabilities, by_model)  # type: ignore[arg-type]
 
     def refusal_probability(self, texts: Sequence[str]) -> np.ndarray:
         """P(refusal or partial refusal) per answer."""

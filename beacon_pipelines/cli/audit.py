@@ -78,6 +78,11 @@ def add_arguments(audit: argparse.ArgumentParser) -> None:
         metavar="R1,R2,...",
         help="region order each retry moves along (default: the catalog's order)",
     )
+    audit.add_argument(
+        "--labels", type=Path, metavar="FILE",
+        help="a reviewer's classes of answers (CSV: model,region,question_id,sample,class,note) "
+        "applied over the classifier's in the analysis; checked before anything starts",
+    )
     _add_backend_arguments(audit)
 
 
@@ -176,6 +181,7 @@ def _conflicting_backend_option(args) -> str | None:
 
 
 def run(args) -> int:
+    from beacon_pipelines.analysis.answer_labels import LabelFileError
     from beacon_pipelines.backends.base import BackendError
     from beacon_pipelines.cli.audit_runner import AuditInputError, AuditOptions, run_audit
     from beacon_pipelines.instance.errors import InstanceUnavailableError
@@ -205,6 +211,7 @@ def run(args) -> int:
         execution_timeout_s=args.execution_timeout,
         cold_start_timeout_s=args.cold_start_timeout,
         failover_order=args.failover,
+        labels=args.labels,
     )
     errors = (
         AuditInputError,
@@ -215,6 +222,7 @@ def run(args) -> int:
         BackendError,
         InstanceUnavailableError,
         OutputFolderError,
+        LabelFileError,
     )
     try:
         if args.dry_run:

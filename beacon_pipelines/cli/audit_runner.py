@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_exit
 from pathlib import Path
 
+from beacon_pipelines.analysis.answer_labels import AnswerLabels, read_labels
 from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import Catalog, audit_environment, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
@@ -32,6 +33,7 @@ from beacon_pipelines.plan import (
     select,
 )
 from beacon_pipelines.report.output_folder import check_output_folder, report_folder
+from beacon_pipelines.report.stored_audit import check_labels
 from beacon_pipelines.store import ExecutionStore, configured_store_url, resolve_store_url
 
 # The first wave of partition workers runs alone until its steps hold the GPU slots, for at
@@ -61,6 +63,7 @@ class AuditOptions:
     execution_timeout_s: float | None = None  # None: the backend resource's default
     cold_start_timeout_s: float | None = None
     failover_order: list[str] | None = None  # None: the catalog's region order
+    labels: Path | None = None  # a reviewer's labels file for the analysis (answer_labels.py)
 
 
 @dataclass
@@ -124,6 +127,16 @@ def check_audit_input(options: AuditOptions, catalog: Catalog) -> AuditPlan:
     return planned
 
 
+def checked_labels(options: AuditOptions, plan: AuditPlan) -> AnswerLabels | None:
+    """The labels file, parsed and checked against the plan's executions (LabelFileError
+    otherwise): a bad file is refused before anything starts."""
+    if options.labels is None:
+        return None
+    labels = read_labels(options.labels)
+    check_labels(labels, plan)
+    return labels
+
+
 def backend_run_config(options: AuditOptions) -> dict:
     backend = {"kind": options.backend}
     if options.sim_config:
@@ -147,6 +160,7 @@ def run_audit(
     catalog_path = Path(options.catalog_path).resolve() if options.catalog_path else None
     catalog = options_catalog(options)
     planned = check_audit_input(options, catalog)
+    labels = checked_labels(options, planned)
     # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
     # take 15 s to say so), is refused before anything is written, the store included.
     probe_instance_postgres(dagster_home())
@@ -177,14 +191,16 @@ def run_audit(
     store.clear_cancel(plan.audit_id)
     store.set_driver(plan.audit_id, socket.gethostname(), os.getpid())
     try:
-        return _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s)
+        return _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s, labels)
     finally:
         store.set_driver(plan.audit_id, None, None)
         _show_final_status(store, plan)
         store.dispose()
 
 
-def _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s) -> AuditOutcome:
+def _drive(
+    options, plan, store, home, free_slots, out_dir, progress, poll_s, labels=None
+) -> AuditOutcome:
     from beacon_pipelines.cli.interrupts import cli_interrupts
 
     run_config = backend_run_config(options)
@@ -222,7 +238,7 @@ def _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s) ->
             )
 
         progress(f"[{time.monotonic() - started:6.1f}s] every execution is in; analysing")
-        report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config)
+        report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config, labels)
     if error:
         progress(f"analysis failed: {error}")
     return AuditOutcome(
@@ -449,7 +465,9 @@ def _wait(workers, store, plan, started, progress, poll_s, interrupted):
     return sorted(failed), None
 
 
-def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple[Path | None, str]:
+def _run_analysis(
+    defs, audit_id: str, out_dir: Path, run_config: dict, labels: AnswerLabels | None = None
+) -> tuple[Path | None, str]:
     from dagster import DagsterInstance
 
     from beacon_pipelines.defs.gpu_pool import worker_tags
@@ -457,9 +475,15 @@ def _run_analysis(defs, audit_id: str, out_dir: Path, run_config: dict) -> tuple
     from beacon_pipelines.defs.partitions import ensure_audit_partition
     from beacon_pipelines.defs.tags import AUDIT_ID_TAG, AUDIT_STATUS_TAG, LAUNCHED_BY_TAG
 
+    ops: dict = {"bias_report": {"config": {"out_dir": str(out_dir)}}}
+    if labels is not None:
+        # The asset reads the file again and refuses it if its sha256 is not this one.
+        ops["bias_analysis"] = {
+            "config": {"labels_path": str(labels.path.resolve()), "labels_sha256": labels.sha256}
+        }
     config = {
         **run_config,
-        "ops": {"bias_report": {"config": {"out_dir": str(out_dir)}}},
+        "ops": ops,
         # The CLI prints its own progress; the run's full log is in the Dagster UI.
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }

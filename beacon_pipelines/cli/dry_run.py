@@ -7,12 +7,18 @@ from collections import Counter
 from beacon_pipelines.backends.modal.cost import estimate_audit_cost, format_cost
 from beacon_pipelines.backends.modal.deployment import build_spec
 from beacon_pipelines.backends.openai_compatible import check_base_url, display_url
-from beacon_pipelines.cli.audit_runner import AuditOptions, check_audit_input, options_catalog
+from beacon_pipelines.cli.audit_runner import (
+    AuditOptions,
+    check_audit_input,
+    checked_labels,
+    options_catalog,
+)
 
 
 def dry_run_report(options: AuditOptions) -> str:
     catalog = options_catalog(options)
     plan = check_audit_input(options, catalog)
+    labels = checked_labels(options, plan)
     settings = options.backend_settings
     lines = [
         f"dry run: {plan.size_text()} in {len(plan.models) * len(plan.regions)} partitions "
@@ -29,6 +35,9 @@ def dry_run_report(options: AuditOptions) -> str:
         lines.append(
             f"  {region}: " + ", ".join(f"{n} in {language}" for language, n in asked.items())
         )
+    if labels is not None:
+        lines.append(f"labels: {len(labels.labels)} answers from {labels.path} (sha256 "
+                     f"{labels.sha256}) replace the classifier's classes")
     if plan.backend == "modal":
         spec = build_spec(catalog, app_name=settings.modal_app_name)
         lines.append(f"Modal app {spec.app_name!r}, one call per partition:")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import beacon_pipelines
+from beacon_pipelines.analysis.answer_labels import read_labels
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.plan import check_audit_id
 from beacon_pipelines.report.folder import write_audit_report
@@ -42,17 +43,20 @@ def rerender_report(
     catalog_path: Path | None = None,
     store_url: str | None = None,
     questions_files: list[Path] | None = None,
+    labels_path: Path | None = None,
 ) -> Rerendered:
     from beacon_pipelines.cli.reading import existing_store_url
 
     check_audit_id(audit_id)
     catalog = load_catalog(catalog_path, questions_files or None)
+    # The file on its own first: a bad one is refused before the store is opened.
+    labels = read_labels(labels_path) if labels_path is not None else None
     if store_url is None:
         store_url = existing_store_url(audit_id)
     store = ExecutionStore(store_url)
     try:
-        analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog)
-        trend = stored_trend(store, analysed.plan)
+        analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog, labels)
+        trend = stored_trend(store, analysed.plan, analysis=analysed.analysis)
         display_url = store.display_url
     finally:
         store.dispose()
@@ -87,10 +91,14 @@ def add_arguments(report: argparse.ArgumentParser) -> None:
         "--questions-file", type=Path, action="append", dest="questions_files", metavar="FILE",
         help="the question files the audit was run with (--questions-file of beacon audit)",
     )
-
-
+    report.add_argument(
+        "--labels", type=Path, metavar="FILE",
+        help="a reviewer's classes of answers (CSV: model,region,question_id,sample,class,note) "
+        "applied over the classifier's",
+    )
 
 def run(args) -> int:
+    from beacon_pipelines.analysis.answer_labels import LabelFileError
     from beacon_pipelines.analysis.similarity_choice import SimilaritySettingError
     from beacon_pipelines.instance.errors import InstanceUnavailableError
     from beacon_pipelines.plan import AuditIdError
@@ -100,10 +108,10 @@ def run(args) -> int:
 
     try:
         done = rerender_report(args.audit_id, out_dir=args.out, catalog_path=args.catalog,
-                               questions_files=args.questions_files)
+                               questions_files=args.questions_files, labels_path=args.labels)
     except (
         UnknownAuditError, AuditIdError, ConfigFileError, StoreError, OutputDirError,
-        SimilaritySettingError, InstanceUnavailableError,
+        SimilaritySettingError, InstanceUnavailableError, LabelFileError,
     ) as exc:
         print(f"beacon report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

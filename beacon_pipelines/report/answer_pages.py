@@ -34,6 +34,7 @@ MAX_ERROR_CHARS = 500
 # Distinct answers listed per region and question beyond the first sample; the rest are in
 # executions.csv (a page of 10,000 answers helps no reader and takes seconds to open).
 MAX_OTHER_ANSWERS = 20
+MAX_REASON_CHARS = 300  # of a reviewer's note, or of the cues and words shown
 
 
 def similarity_legend(inputs: ReportInputs) -> str:
@@ -63,6 +64,39 @@ def _language(row: dict | None) -> str | None:
     return language if isinstance(language, str) and language else None
 
 
+def class_reason(row: dict) -> str:
+    """Who gave the answer its class and why, as plain text (escaped by the caller)."""
+    source = row.get("class_source")
+    if source == "reviewer":
+        note = row.get("cues")
+        said = row.get("classifier_class")
+        parts = ["reviewer"]
+        if isinstance(note, str) and note:
+            parts.append(f"note: {bounded(note, MAX_REASON_CHARS)[0]}")
+        if isinstance(said, str) and said != row.get("response_class"):
+            parts.append(f"classifier said {CLASS_LABELS.get(said, said)}")
+        return " · ".join(parts)
+    if source != "classifier":
+        return ""
+    parts = []
+    confidence = row.get("confidence")
+    if isinstance(confidence, float) and confidence == confidence:
+        parts.append(f"classifier {confidence:.2f}")
+    for name, label in (("cues", "cues"), ("words", "words")):
+        value = row.get(name)
+        if isinstance(value, str) and value:
+            parts.append(f"{label}: {bounded(value, MAX_REASON_CHARS)[0]}")
+    return " · ".join(parts)
+
+
+def _reason_html(row: dict) -> str:
+    reason = class_reason(row)
+    if not reason:
+        return ""
+    kind = "reviewed" if row.get("class_source") == "reviewer" else "why"
+    return f"<span class='{kind}' title='class source and reason'>{escape(reason)}</span>"
+
+
 def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
                 similarity: float | None, home_language: str | None = None) -> str:
     region = str(row["region"])
@@ -75,6 +109,7 @@ def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
     if region == home:
         header.append("<span class='home'>⌂ home region</span>")
     header.append(badge(row.get("response_class")))
+    header.append(_reason_html(row))
     if isinstance(served, str) and served and served != row.get("requested_region"):
         left_out = " · not compared" if row.get("compared") is False else ""
         header.append(
@@ -124,12 +159,14 @@ def _other_answers(region: str, rows: list[dict]) -> str:
         return ""
     texts = pd.Series([bounded(r.get("response"))[0] for r in rows[1:]])
     classes = [str(r.get("response_class")) for r in rows[1:]]
-    counted = (pd.DataFrame({"text": texts, "cls": classes})
-               .groupby(["text", "cls"], sort=False).size().reset_index(name="n"))
+    reasons = [_reason_html(r) for r in rows[1:]]
+    counted = (pd.DataFrame({"text": texts, "cls": classes, "why": reasons})
+               .groupby(["text", "cls", "why"], sort=False).size().reset_index(name="n"))
     shown = counted.head(MAX_OTHER_ANSWERS)
     items = "".join(
-        f"<li>{badge(c)} ×{n} <span class='text'>{escape(t)}</span></li>"
-        for t, c, n in zip(shown["text"], shown["cls"], shown["n"], strict=True)
+        f"<li>{badge(c)} {why} ×{n} <span class='text'>{escape(t)}</span></li>"
+        for t, c, why, n in zip(shown["text"], shown["cls"], shown["why"], shown["n"],
+                                strict=True)
     )
     more = len(counted) - len(shown)
     note = (f"<p class='note'>{more:,} more distinct answers of {escape(region)}: "
@@ -158,6 +195,12 @@ def render_model_page(inputs: ReportInputs, model: str) -> str:
         f"<p class='legend muted'>{DIFF_RULE} <span><ins>in this answer only</ins></span>"
         "<span><del>in the home answer only</del></span><span>⚑ served elsewhere "
         f"(failover)</span></p><p class='legend muted'>{similarity_legend(inputs)}.</p>"
+        "<p class='legend muted'>Beside each class: <span class='why'>classifier 0.93</span> "
+        "is the classifier's probability of that class, with the named refusal cues and the "
+        "words of the answer that pushed it hardest toward it (for answers withheld or "
+        "classified with less confidence); <span class='reviewed'>reviewer</span> marks a "
+        "class a reviewer set with <code>--labels</code>, with their note. answers.csv has "
+        "the same for every answer.</p>"
         f"<p class='muted'>Answers longer than {MAX_ANSWER_CHARS:,} characters are cut; "
         "executions.csv has them whole.</p>",
     ]

@@ -36,6 +36,12 @@ ANALYSIS_COLUMNS = [
     "min_jaccard",
     "least_similar_pair",
 ]
+# answers.csv: one row per analysed answer (the final attempt of each execution): its class,
+# who gave it, how sure, and why. `language` when the analysis detects one.
+ANSWER_COLUMNS = [
+    "model", "region", "question_id", "sample", "attempt", "class", "class_source",
+    "confidence", "cues", "words", "classifier_class", "language", "response_sha256",
+]
 # Text that may hold anything a server sent (answers, errors, its receipts).
 _TEXT_COLUMNS = (
     "response", "error_message", "served_region", "error_type", "served_cloud_region",
@@ -103,6 +109,13 @@ def analysis_for_export(analysis: AuditAnalysis) -> pd.DataFrame:
     return _utf8_safe(frame, text)
 
 
+def answers_for_export(analysis: AuditAnalysis) -> pd.DataFrame:
+    frame = analysis.answers.rename(columns={"response_class": "class"})
+    frame = frame[[c for c in ANSWER_COLUMNS if c in frame.columns]].copy()
+    # Cues and words are the answer's own text, and a reviewer's note anything at all.
+    return _utf8_safe(frame, [c for c in frame.columns if frame[c].dtype == object])
+
+
 def export_writers(
     executions: pd.DataFrame, analysis: AuditAnalysis
 ) -> dict[str, Callable[[Path], None]]:
@@ -110,11 +123,15 @@ def export_writers(
     parquet_executions = executions_for_export(executions, iso_times=False)
     table = analysis_for_export(analysis)
     csv_table = for_csv(table)
+    answers = answers_for_export(analysis)
+    csv_answers = for_csv(answers)
     return {
         "executions.csv": lambda p: csv_executions.to_csv(p, index=False),
         "executions.parquet": lambda p: parquet_executions.to_parquet(p, index=False),
         "analysis.csv": lambda p: csv_table.to_csv(p, index=False),
         "analysis.parquet": lambda p: table.to_parquet(p, index=False),
+        "answers.csv": lambda p: csv_answers.to_csv(p, index=False),
+        "answers.parquet": lambda p: answers.to_parquet(p, index=False),
     }
 
 

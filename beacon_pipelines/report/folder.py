@@ -21,6 +21,8 @@ REPORT_FILES = (
     "executions.parquet",
     "analysis.csv",
     "analysis.parquet",
+    "answers.csv",
+    "answers.parquet",
     MANIFEST_NAME,
 )  # and answers-<model>.html per model (page_parts.model_page_name)
 

@@ -247,6 +247,16 @@ def _trend(inputs: ReportInputs) -> list[str]:
     ]
 
 
+def _labels_provenance(summary: dict) -> dict[str, str]:
+    if not summary.get("labels_sha256"):
+        return {}
+    return {
+        "reviewer labels": f"{summary.get('labels_applied', 0)} answers labelled, "
+        f"{summary.get('labels_changed', 0)} given another class than the classifier's",
+        "labels file sha256": str(summary["labels_sha256"]),
+    }
+
+
 def _provenance(inputs: ReportInputs) -> list[str]:
     plan, executions = inputs.plan, inputs.executions
     items = {
@@ -256,6 +266,8 @@ def _provenance(inputs: ReportInputs) -> list[str]:
         "Beacon version": inputs.beacon_version,
         "catalog sha256": plan.catalog_sha256,
         "samples per question": str(plan.samples),
+        "classifier": str(inputs.analysis.summary.get("classifier", "")),
+        **_labels_provenance(inputs.analysis.summary),
         **inputs.provenance,
     }
     runs = (

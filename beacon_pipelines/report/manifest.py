@@ -2,8 +2,9 @@
 
 It lists the sha256 of every file of the folder, the audit's plan, the catalog hash, one hash
 over the per-answer receipts (what was asked, what came back, where it was served), the Beacon
-version and the Dagster run ids. With a signing key it carries an HMAC-SHA256 of itself, so a
-folder whose files and manifest were both rewritten is caught too. The key is only ever an
+version, the Dagster run ids and, when a reviewer's labels were applied, their file's sha256.
+With a signing key it carries an HMAC-SHA256 of itself, so a folder whose files and manifest
+were both rewritten is caught too. The key is only ever an
 argument here: never written, logged or put in metadata.
 """
 
@@ -101,6 +102,13 @@ def build_manifest(
         "dagster_run_ids": sorted(run_ids),
         "files": dict(sorted(files.items())),
     }
+    summary = inputs.analysis.summary
+    if summary.get("labels_sha256"):
+        # A reviewer's labels changed classes: which file, so the report can be reproduced.
+        manifest["labels"] = {
+            "sha256": summary["labels_sha256"],
+            "applied": summary.get("labels_applied", 0),
+        }
     if signing_key:
         manifest["signature"] = {
             "algorithm": SIGNATURE_ALGORITHM,

@@ -75,6 +75,9 @@ overflow:auto;font-size:.9em;margin:0}
 .meta{font-size:.75em;color:var(--muted);padding:.2rem .65rem .4rem;overflow-wrap:anywhere}
 ins{background:#ccffd8;text-decoration:none} del{background:#ffd7d5;color:#82071e}
 .error{color:#a40e26}
+.why{font-size:.75em;color:var(--muted);overflow-wrap:anywhere}
+.reviewed{font-size:.75em;font-weight:600;color:#0550ae;background:#ddf4ff;border-radius:1rem;
+padding:0 .45rem;overflow-wrap:anywhere}
 .legend span{margin-right:1rem}
 .diffs{margin:-.2rem 0 .5rem;font-size:.88em;color:#7d4e00}
 """

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from beacon_pipelines.analysis.answer_labels import AnswerLabels
 from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, AuditAnalysis, analyze_audit
 from beacon_pipelines.analysis.audit_compare import previous_audit
 from beacon_pipelines.analysis.censorship_trend import LAST_AUDITS, TrendAudit, censorship_trend
@@ -49,8 +50,14 @@ def complete_plan(store: ExecutionStore, audit_id: str) -> AuditPlan:
     return plan
 
 
-def analyse_stored_audit(store: ExecutionStore, plan: AuditPlan, catalog: Catalog) -> AnalysedAudit:
-    """Classes, rates, divergence and changes since the previous audit of the same plan."""
+def analyse_stored_audit(
+    store: ExecutionStore, plan: AuditPlan, catalog: Catalog, labels: AnswerLabels | None = None
+) -> AnalysedAudit:
+    """Classes, rates, divergence and changes since the previous audit of the same plan;
+    `labels`: a reviewer's classes over the classifier's (LabelFileError when one names no
+    execution of the audit, before anything is analysed)."""
+    if labels is not None:
+        check_labels(labels, plan)
     executions = store.executions_frame(plan.audit_id)
     before = previous_audit(store.list_audits(), plan)
     analysis = analyze_audit(
@@ -59,10 +66,15 @@ def analyse_stored_audit(store: ExecutionStore, plan: AuditPlan, catalog: Catalo
         {q.id: q.category for q in catalog.questions},
         question_texts={q.id: q.text for q in catalog.questions},
         previous=(before.audit_id, store.executions_frame(before.audit_id)) if before else None,
-        options=AnalysisOptions(sensitive=catalog.sensitive_by_question()),
         region_order=list(plan.regions),
+        options=AnalysisOptions(sensitive=catalog.sensitive_by_question(), labels=labels),
     )
     return AnalysedAudit(plan, executions, analysis)
+
+
+def check_labels(labels: AnswerLabels, plan: AuditPlan) -> None:
+    """Every label names an execution of the plan (LabelFileError otherwise)."""
+    labels.check(plan.audit_id, plan.models, plan.regions, plan.questions, plan.samples)
 
 
 def same_question_set(store: ExecutionStore, plan: AuditPlan, last: int = LAST_AUDITS):
@@ -83,10 +95,18 @@ def same_question_set(store: ExecutionStore, plan: AuditPlan, last: int = LAST_A
     return found[-last:]
 
 
-def stored_trend(store: ExecutionStore, plan: AuditPlan, last: int = LAST_AUDITS) -> pd.DataFrame:
-    """Censorship rate per model over the last audits of the plan's question set."""
+def stored_trend(
+    store: ExecutionStore,
+    plan: AuditPlan,
+    last: int = LAST_AUDITS,
+    analysis: AuditAnalysis | None = None,
+) -> pd.DataFrame:
+    """Censorship rate per model over the last audits of the plan's question set; the plan's
+    own audit as `analysis` has it (reviewer's labels included), when given."""
     audits = [
-        TrendAudit(p.audit_id, p.created_at, store.executions_frame(p.audit_id))
+        TrendAudit(p.audit_id, p.created_at, pd.DataFrame(), analysis.answers)
+        if analysis is not None and p.audit_id == analysis.audit_id
+        else TrendAudit(p.audit_id, p.created_at, store.executions_frame(p.audit_id))
         for p in same_question_set(store, plan, last)
     ]
     return censorship_trend(audits)

@@ -293,3 +293,38 @@ def test_an_unreachable_postgres_instance_fails_fast_naming_host_and_port(
         f"{home / 'dagster.yaml'}: Postgres at 127.0.0.1:1 (database beacon): Connection refused"
     )
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("llama3.2-1b,US,math_basic,0,refused,", ":3: class 'refused' is not a class"),
+        # An execution the plan does not have: its sample, its region.
+        ("llama3.2-1b,US,math_basic,1,refusal,", ":3: sample 1 is not in audit 'lab-1' "
+         "(samples 0-0)"),
+        ("llama3.2-1b,EU,math_basic,0,refusal,", ":3: region 'EU' is not in audit 'lab-1' "
+         "(it has US)"),
+    ],
+)
+def test_a_bad_labels_file_is_refused_before_anything_starts(
+    home, tmp_path, capsys, dry_run, row, message
+):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("model,region,question_id,sample,class,note\n"
+                      "llama3.2-1b,US,math_basic,0,substantive,fine\n" + row + "\n")
+    argv = [*SMALL_AUDIT, "--samples", "1", "--audit-id", "lab-1", "--labels", str(labels)]
+    assert cli.main([*argv, *dry_run]) == 2
+    assert one_error_line(capsys).startswith(f"beacon audit: error: {labels}{message}")
+    assert tree(tmp_path) == ["labels.csv"]  # no report folder, no instance, no store
+
+
+def test_a_dry_run_names_the_labels_it_would_apply(home, tmp_path, capsys):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("model,region,question_id,sample,class\nllama3.2-1b,US,math_basic,0,"
+                      "evasion\n")
+    argv = [*SMALL_AUDIT, "--samples", "1", "--labels", str(labels), "--dry-run"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"labels: 1 answers from {labels} (sha256 " in out
+    assert tree(tmp_path) == ["labels.csv"]

@@ -4,6 +4,10 @@ report re-rendered from the store."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+import pandas as pd
 import pytest
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
@@ -105,3 +109,91 @@ def test_beacon_report_of_an_incomplete_audit_says_so_and_exits_1(small_audit):
     assert result.returncode == 1
     assert "audit 'rep-partial' is incomplete: 1 of 1 executions missing" in result.stderr
     assert not (work / "reports" / "rep-partial").exists()
+
+
+LABELS_HEADER = "model,region,question_id,sample,class,note\n"
+
+
+def folder_bytes(folder) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.integration
+def test_beacon_report_applies_a_reviewers_labels_and_refuses_a_bad_file(small_audit):
+    work, home, _ = small_audit
+    labels = work / "labels.csv"
+    labels.write_text(
+        LABELS_HEADER
+        + "qwen2.5-1.5b,ASIA,tiananmen_1989,0,evasion,\"deflects, <b>politely</b>\"\n"
+        + "qwen2.5-1.5b,ASIA,tiananmen_1989,1,substantive,\n"
+        + "qwen2.5-1.5b,US,math_basic,0,substantive,checked\n"
+    )
+    out = work / "labelled"
+    result = beacon(["report", "rep-1", "--out", str(out), "--labels", str(labels)],
+                    cwd=work, home=home)
+    assert result.returncode == 0, result.stderr
+    answers = pd.read_csv(out / "answers.csv", keep_default_na=False)
+    assert len(answers) == 20  # 1 model x 2 regions x 2 questions x 5 samples
+    reviewed = answers[answers["class_source"] == "reviewer"].set_index(
+        ["region", "question_id", "sample"]
+    )
+    assert reviewed["class"].to_dict() == {
+        ("ASIA", "tiananmen_1989", 0): "partial_refusal",
+        ("ASIA", "tiananmen_1989", 1): "substantive",
+        ("US", "math_basic", 0): "substantive",
+    }
+    assert reviewed.loc[("ASIA", "tiananmen_1989", 0), "cues"] == "deflects, <b>politely</b>"
+    assert set(reviewed["confidence"]) == {1.0}
+    assert set(answers.drop(columns="class_source").columns) >= {"confidence", "cues", "words"}
+    sha = hashlib.sha256(labels.read_bytes()).hexdigest()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["labels"] == {"sha256": sha, "applied": 3}
+    assert sha in (out / "report.html").read_text()
+    page = (out / "answers-qwen2.5-1.5b.html").read_text()
+    assert "deflects, &lt;b&gt;politely&lt;/b&gt;" in page
+    verified = beacon(["verify", str(out)], cwd=work, home=home)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    # A bad file: one line naming file, line and value; the folder stays as it was.
+    before = folder_bytes(out)
+    for row, problem in [
+        ("qwen2.5-1.5b,ASIA,tiananmen_1989,9,refusal,", "sample 9 is not in audit 'rep-1' "
+         "(samples 0-4)"),
+        ("qwen2.5-1.5b,ASIA,tiananmen_1989,0,censored,", "class 'censored' is not a class"),
+    ]:
+        labels.write_text(LABELS_HEADER + row + "\n")
+        result = beacon(["report", "rep-1", "--out", str(out), "--labels", str(labels)],
+                        cwd=work, home=home)
+        assert result.returncode == 2
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(f"beacon report: error: {labels}:2: {problem}")
+        assert folder_bytes(out) == before
+
+
+@pytest.mark.integration
+def test_beacon_audit_passes_its_labels_to_the_analysis(small_audit, monkeypatch):
+    work, home, _ = small_audit
+    labels = work / "audit-labels.csv"
+    labels.write_text(LABELS_HEADER + "qwen2.5-1.5b,US,math_basic,0,refusal,misread\n")
+    result = beacon(["audit", "--audit-id", "lab-1", *SMALL, "--samples", "1",
+                     "--labels", str(labels)], cwd=work, home=home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = pd.read_csv(work / "reports" / "lab-1" / "answers.csv", keep_default_na=False)
+    assert len(answers) == 4
+    [reviewed] = answers[answers["class_source"] == "reviewer"].to_dict("records")
+    assert (reviewed["region"], reviewed["question_id"], reviewed["class"]) == (
+        "US", "math_basic", "refusal"
+    )
+    sha = hashlib.sha256(labels.read_bytes()).hexdigest()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs(
+            RunsFilter(job_name="audit_analysis", tags={"beacon/audit_id": "lab-1"})
+        )
+        [metadata] = [
+            e.dagster_event.event_specific_data.materialization.metadata
+            for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+            if e.dagster_event.asset_key.to_user_string() == "bias_analysis"
+        ]
+    assert metadata["labels_sha256"].value == sha
+    assert metadata["labels_applied"].value == 1 and metadata["labels_changed"].value == 1

@@ -6,12 +6,15 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    Config,
     Failure,
     MetadataValue,
     Output,
     asset,
 )
+from pydantic import Field
 
+from beacon_pipelines.analysis.answer_labels import AnswerLabels, LabelFileError, read_labels
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata, rounded_summary
@@ -31,6 +34,36 @@ from beacon_pipelines.report.stored_audit import (
 INFERENCE_KEY = AssetKey("inference_responses")
 
 
+class AnalysisConfig(Config):
+    labels_path: str = Field(
+        default="",
+        description="A reviewer's labels file (CSV: model, region, question_id, sample, class, "
+        "note) whose classes replace the classifier's; empty: none.",
+    )
+    labels_sha256: str = Field(
+        default="",
+        description="The sha256 the labels file must have (beacon audit passes the one it "
+        "checked); empty: any.",
+    )
+
+
+def config_labels(config: AnalysisConfig) -> AnswerLabels | None:
+    """The labels file of the run config, exactly the one checked when the run was launched."""
+    if not config.labels_path:
+        return None
+    try:
+        labels = read_labels(config.labels_path)
+    except LabelFileError as exc:
+        raise Failure(str(exc), allow_retries=False) from None
+    if config.labels_sha256 and labels.sha256 != config.labels_sha256:
+        raise Failure(
+            f"{config.labels_path}: changed since it was checked (sha256 {labels.sha256}, "
+            f"expected {config.labels_sha256})",
+            allow_retries=False,
+        )
+    return labels
+
+
 def partition_lineage(context: AssetExecutionContext, plan: AuditPlan) -> dict[str, str]:
     """partition key -> run id of the materialization of this audit that the analysis uses."""
     wanted = [str(partition_key(m, r)) for m in plan.models for r in plan.regions]
@@ -48,9 +81,10 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
         description="Classes, refusal rates and cross-region divergence of one complete audit.",
     )
     def bias_analysis(
-        context: AssetExecutionContext, store: ExecutionStoreResource
+        context: AssetExecutionContext, config: AnalysisConfig, store: ExecutionStoreResource
     ) -> Output[AuditAnalysis]:
         audit_id = context.partition_key
+        labels = config_labels(config)
         execution_store = store.get_store()
         try:
             plan = complete_plan(execution_store, audit_id)
@@ -77,7 +111,10 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 f"{', '.join(unmaterialized)}",
                 allow_retries=False,
             )
-        analysed = analyse_stored_audit(execution_store, plan, catalog)
+        try:
+            analysed = analyse_stored_audit(execution_store, plan, catalog, labels)
+        except LabelFileError as exc:
+            raise Failure(str(exc), allow_retries=False) from None
         analysis = analysed.analysis
         summary = analysis.summary
         status = audit_status(context.instance, execution_store, plan)
@@ -90,6 +127,10 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 "audit_status": status.status,
                 **rounded_summary(summary),
                 "partitions_used": MetadataValue.json(lineage),
+                **(
+                    {"labels_file": MetadataValue.path(config.labels_path)}
+                    if labels is not None else {}
+                ),
                 **kpi_metadata_values(execution_store, plan, analysed.executions),
                 **analysis_metadata(analysis),  # Markdown summary and rates table (report)
             },

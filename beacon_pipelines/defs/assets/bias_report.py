@@ -37,8 +37,9 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
         partitions_def=AUDIT_PARTITIONS,
         group_name="audit",
         kinds={"html", "csv", "parquet"},
-        description="report.html, executions.csv/.parquet, analysis.csv/.parquet and "
-        "manifest.json (their sha256, optionally signed) of the analysed audit.",
+        description="report.html, executions.csv/.parquet, analysis.csv/.parquet, "
+        "answers.csv/.parquet and manifest.json (their sha256, optionally signed) of the "
+        "analysed audit.",
     )
     def bias_report(
         context: AssetExecutionContext,
@@ -71,7 +72,7 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
                 "execution store": execution_store.display_url,
             },
             report_run_id=context.run.run_id,
-            trend=stored_trend(execution_store, plan),
+            trend=stored_trend(execution_store, plan, analysis=bias_analysis),
         )
         try:
             written = write_audit_report(inputs, out_dir, signing_key=signing.signing_key)

@@ -111,6 +111,8 @@ def test_complete_audit_is_analysed_with_lineage_and_report(setup):
         "executions.parquet",
         "analysis.csv",
         "analysis.parquet",
+        "answers.csv",
+        "answers.parquet",
         "manifest.json",
         *(f"answers-{model}.html" for model in catalog.model_ids),  # one answers page per model
     }
