@@ -43,7 +43,7 @@ def labels_file(tmp_path):
 def test_answers_csv_has_one_row_per_answer_with_its_source_confidence_and_cues(tmp_path):
     write_audit_report(inputs(), tmp_path / "report")
     csv = pd.read_csv(tmp_path / "report" / "answers.csv", keep_default_na=False)
-    assert list(csv.columns) == [c for c in ANSWER_COLUMNS if c != "language"]
+    assert list(csv.columns) == ANSWER_COLUMNS
     assert len(csv) == len(af.MODELS) * len(af.REGIONS) * len(af.QUESTIONS)
     assert set(csv["class_source"]) == {"classifier"}
     assert csv["confidence"].between(0, 1).all()
