@@ -483,52 +483,40 @@ class ExecutionStore:
     # -- executions --------------------------------------------------------------------------
 
     def record(self, result: InferenceResult, backend: str, run_id: str | None = None) -> None:
-        """Persist one attempt now, in its own transaction, so a crash loses nothing before it.
+        """Persist one attempt now, in its own transaction (see record_many)."""
+        self.record_many([result], backend, run_id)
+
+    def record_many(
+        self, results: list[InferenceResult], backend: str, run_id: str | None = None
+    ) -> None:
+        """Persist attempts (one backend call's) now, together in one transaction, so a crash
+        loses nothing stored before it and a batch costs one commit, not one per answer.
 
         A dropped connection is retried (see `retry_s`). If the drop hid whether the commit
-        happened, the retry finds the row it wrote and stops: an attempt is written once, and
-        a write that cannot be made raises StoreError rather than vanish."""
+        happened, the retry finds the first row it wrote and stops: the transaction wrote all
+        or none, so attempts are written once, and a write that cannot be made raises
+        StoreError rather than vanish."""
+        if not results:
+            return
         self.create()
-        req = result.request
-        row = {
-            "audit_id": req.audit_id,
-            "model": req.model_id,
-            "region": req.requested_region,
-            "question_id": req.question_id,
-            "sample": req.sample,
-            "attempt": req.attempt,
-            "requested_region": req.requested_region,
-            "served_region": result.served_region,
-            "status": SUCCEEDED if result.ok else FAILED,
-            "started_at": result.started_at,
-            "finished_at": result.finished_at,
-            "latency_s": result.latency_s,
-            "response": result.text,
-            "error_type": result.error_kind.value if result.error_kind else None,
-            "error_message": result.error_message,
-            "response_sha256": result.response_sha256,
-            "backend": backend,
-            "simulated": result.simulated,
-            "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "run_id": run_id,
-            "language": req.language,
-            **_receipt_columns(result),
-        }
+        rows = [_execution_row(result, backend, run_id) for result in results]
         tries = 0
 
         def write() -> None:
             nonlocal tries
             tries += 1
             with self.engine.begin() as conn:
-                if tries > 1 and _already_recorded(conn, row):
+                if tries > 1 and _already_recorded(conn, rows[0]):
                     return
-                conn.execute(executions.insert().values(**row))
+                conn.execute(executions.insert(), rows)
 
+        req = results[0].request
         what = (
             f"attempt {req.attempt} of ({req.model_id}, {req.requested_region}, "
             f"{req.question_id}, sample {req.sample})"
         )
+        if len(rows) > 1:
+            what = f"{len(rows)} attempts from {what} on"
         try:
             self._retrying(f"recording {what}", write)
         except IntegrityError:
@@ -790,6 +778,35 @@ class ExecutionStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _execution_row(result: InferenceResult, backend: str, run_id: str | None) -> dict:
+    req = result.request
+    return {
+        "audit_id": req.audit_id,
+        "model": req.model_id,
+        "region": req.requested_region,
+        "question_id": req.question_id,
+        "sample": req.sample,
+        "attempt": req.attempt,
+        "requested_region": req.requested_region,
+        "served_region": result.served_region,
+        "status": SUCCEEDED if result.ok else FAILED,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "latency_s": result.latency_s,
+        "response": result.text,
+        "error_type": result.error_kind.value if result.error_kind else None,
+        "error_message": result.error_message,
+        "response_sha256": result.response_sha256,
+        "backend": backend,
+        "simulated": result.simulated,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "run_id": run_id,
+        "language": req.language,
+        **_receipt_columns(result),
+    }
 
 
 def _receipt_columns(result: InferenceResult) -> dict:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from beacon_pipelines.backends.registry import BACKEND_NAMES
 from beacon_pipelines.cli.arguments import csv_list, positive_float, positive_int
 from beacon_pipelines.yaml_config import ConfigFileError
@@ -77,6 +78,13 @@ def add_arguments(audit: argparse.ArgumentParser) -> None:
         type=csv_list,
         metavar="R1,R2,...",
         help="region order each retry moves along (default: the catalog's order)",
+    )
+    audit.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="N",
+        help=f"prompts per backend call; a partition's questions go in batches of N, each "
+        f"stored as it ends (default {DEFAULT_BATCH_SIZE}, at most {MAX_BATCH_SIZE})",
     )
     _add_backend_arguments(audit)
 
@@ -205,6 +213,7 @@ def run(args) -> int:
         execution_timeout_s=args.execution_timeout,
         cold_start_timeout_s=args.cold_start_timeout,
         failover_order=args.failover,
+        batch_size=args.batch_size,
     )
     errors = (
         AuditInputError,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_exit
 from pathlib import Path
 
+from beacon_pipelines.backends.batches import check_batch_size
 from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import Catalog, audit_environment, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
@@ -61,6 +62,7 @@ class AuditOptions:
     execution_timeout_s: float | None = None  # None: the backend resource's default
     cold_start_timeout_s: float | None = None
     failover_order: list[str] | None = None  # None: the catalog's region order
+    batch_size: int | None = None  # None: the backend resource's default
 
 
 @dataclass
@@ -116,6 +118,11 @@ def check_audit_input(options: AuditOptions, catalog: Catalog) -> AuditPlan:
         select(options.failover_order, catalog.region_ids, "failover region")
     if options.gpu_cap is not None and options.gpu_cap < 1:
         raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
+    if options.batch_size is not None:
+        try:
+            check_batch_size(options.batch_size)
+        except ValueError as exc:
+            raise AuditInputError(f"--batch-size: {exc}") from None
     if options.sim_config:
         from beacon_pipelines.backends.simulated import check_sim_regions, load_sim_config
 
@@ -135,6 +142,8 @@ def backend_run_config(options: AuditOptions) -> dict:
         backend["cold_start_timeout_s"] = options.cold_start_timeout_s
     if options.failover_order:
         backend["failover_order"] = list(options.failover_order)
+    if options.batch_size is not None:
+        backend["batch_size"] = options.batch_size
     return {"resources": {"backend": {"config": backend}}}
 
 
