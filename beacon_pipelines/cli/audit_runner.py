@@ -23,6 +23,7 @@ from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
 from beacon_pipelines.instance.creation_lock import instance_creation_lock
 from beacon_pipelines.instance.errors import explain as explain_instance_error
 from beacon_pipelines.instance.errors import instance_errors
+from beacon_pipelines.instance.pool_granularity import pools_enforced_per_run
 from beacon_pipelines.instance.postgres_probe import probe_instance_postgres
 from beacon_pipelines.plan import (
     AuditInputError,
@@ -159,6 +160,15 @@ def run_audit(
     # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
     # take 15 s to say so), is refused before anything is written, the store included.
     probe_instance_postgres(dagster_home())
+    if pools_enforced_per_run(dagster_home()):
+        raise AuditInputError(
+            f"the instance in {dagster_home()} enforces its pools per run, in the daemon's run "
+            "queue (dagster.yaml: concurrency.pools.granularity: run, as on Kubernetes); "
+            "beacon audit executes its partition runs itself, outside that queue, so the GPU "
+            "cap would not hold. Launch the audit through the queue instead (the UI, the "
+            "recurring schedule, or `dagster job launch`), or use an instance with "
+            "granularity: op"
+        )
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.
     for warning in options.backend_settings.preflight(
