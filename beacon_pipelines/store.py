@@ -13,8 +13,8 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
@@ -29,6 +29,9 @@ from beacon_pipelines.backends.receipt import (
 )
 from beacon_pipelines.plan import AuditPlan, ExecutionKey
 from beacon_pipelines.stored_text import UntrustedText
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: not by every worker at start
+    import pandas as pd
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -577,6 +580,8 @@ class ExecutionStore:
                 return conn.execute(query).all()
 
         rows = self._retrying(f"reading executions of {audit_id!r}", read)
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=EXECUTION_COLUMNS)
 
     # -- backend calls -----------------------------------------------------------------------
@@ -639,6 +644,8 @@ class ExecutionStore:
                 return conn.execute(query).all()
 
         rows = self._retrying(f"reading calls of {audit_id!r}", read)
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=[c.name for c in backend_calls.columns])
 
     def succeeded_counts(self, audit_ids: list[str] | None = None) -> dict[str, int]:
