@@ -4,8 +4,9 @@ so what is measured is Beacon's own overhead: launching runs, storing answers, a
 writing the report.
 
 The catalog is the default one (its regions, models, prompt and generation) with 2,000
-generated questions in its three categories. Memory is the peak of the summed resident size
-of the CLI and every process under it (its forked workers), sampled every 0.2 s from /proc.
+generated questions in its three categories. Memory is the peak of the summed proportional
+set size (PSS: a page shared by the CLI and its forked workers counts once in all) of the CLI
+and every process under it, sampled every 0.2 s from /proc.
 On Postgres (`backend="postgres"`), the instance and the execution store are one fresh
 database on the server at $BEACON_BENCH_POSTGRES_URL (default postgres@127.0.0.1:5432), dropped
 afterwards.
@@ -56,8 +57,24 @@ def big_catalog(path: Path, questions: int = QUESTIONS) -> Path:
     return path
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident MB of `root` and all its descendants, from /proc (children lists)."""
+def _memory_kb(pid: int) -> int:
+    """Proportional set size (shared pages split among their sharers: forked workers share
+    most of the CLI's pages, which a sum of RSS would count once per worker); RSS where the
+    kernel has no smaps_rollup."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _tree_mb(root: int) -> float:
+    """Memory (PSS) of `root` and all its descendants, from /proc (children lists), in MB."""
     total, stack, seen = 0, [root], set()
     while stack:
         pid = stack.pop()
@@ -65,10 +82,7 @@ def _tree_rss_mb(root: int) -> float:
             continue
         seen.add(pid)
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                    break
+            total += _memory_kb(pid)
             for task in Path(f"/proc/{pid}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError):
@@ -84,7 +98,7 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.every_s):
-            self.peak_mb = max(self.peak_mb, _tree_rss_mb(self.pid))
+            self.peak_mb = max(self.peak_mb, _tree_mb(self.pid))
 
     def __enter__(self):
         self._thread.start()
