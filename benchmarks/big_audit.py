@@ -45,6 +45,7 @@ class BigAuditRun:
 def big_catalog(path: Path, questions: int = QUESTIONS) -> Path:
     """The default catalog with `questions` generated questions."""
     catalog = yaml.safe_load((PROJECT / "beacon_pipelines/catalog/catalog.yaml").read_text())
+    catalog.pop("questions_files", None)  # the generated questions only
     catalog["questions"] = [
         {
             "id": f"q{i:05d}",
@@ -180,10 +181,15 @@ def run_big_audit(
     return BigAuditRun(executions, wall_s, memory.peak_mb, stored)
 
 
-if __name__ == "__main__":  # one run, for iterating: python benchmarks/big_audit.py [questions]
+if __name__ == "__main__":
+    # One run, for iterating: python benchmarks/big_audit.py [questions] [sqlite|postgres] [dir]
+    # (with a folder, it is kept: the CLI's log and every partition's log are in it).
     count = int(sys.argv[1]) if len(sys.argv) > 1 else QUESTIONS
     kind = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
+    keep = Path(sys.argv[3]) if len(sys.argv) > 3 else None
     with tempfile.TemporaryDirectory(prefix="beacon-big-") as tmp:
-        run = run_big_audit(Path(tmp), f"big-{int(time.time())}", kind, questions=count)
+        root = keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        run = run_big_audit(root, f"big-{int(time.time())}", kind, questions=count)
         print(run)
-        print("".join(sorted(Path(tmp).glob("*.log"))[0].read_text().splitlines(True)[-8:]))
+        print("".join(sorted(root.glob("*.log"))[0].read_text().splitlines(True)[-8:]))
