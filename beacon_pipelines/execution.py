@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from beacon_pipelines.backend_calls import StoreCallLedger
 from beacon_pipelines.backends.base import (
-    BackendError,
     ErrorKind,
     GenerationParams,
     InferenceBackend,
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE, CallBatch, call_in_batches
 from beacon_pipelines.backends.call_ledger import CallTrackingBackend
 from beacon_pipelines.backends.receipt import REGION_VERIFIED, UNVERIFIED
 from beacon_pipelines.catalog import Catalog
@@ -151,19 +151,25 @@ def run_partition(
     on_result: Callable[[InferenceResult], None] | None = None,
     lease_wait_s: float = 3600.0,
     on_wait: Callable[[str], None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> PartitionOutcome:
     """Answer what is pending for (model, region), holding the partition's lease throughout:
-    a second worker of the same partition waits, then finds the answers stored."""
+    a second worker of the same partition waits, then finds the answers stored.
+
+    The requests go to the backend `batch_size` at a time (backends/batches.py); each batch's
+    attempts are stored in one transaction as soon as its call ends, so a crash or a failover
+    loses at most the batch in flight."""
     with partition_lease(
         store, plan.audit_id, model, region, run_id=run_id, wait_s=lease_wait_s, on_wait=on_wait
     ):
         return _answer_pending(
-            store, backend, catalog, plan, model, region, target_region, run_id, on_result
+            store, backend, catalog, plan, model, region, target_region, run_id, on_result,
+            batch_size,
         )
 
 
 def _answer_pending(
-    store, backend, catalog, plan, model, region, target_region, run_id, on_result
+    store, backend, catalog, plan, model, region, target_region, run_id, on_result, batch_size
 ) -> PartitionOutcome:
     target = target_region or region
     attempts = store.attempts_so_far(plan.audit_id, model, region)
@@ -180,26 +186,34 @@ def _answer_pending(
         return outcome
     if isinstance(backend, CallTrackingBackend):
         ledger = StoreCallLedger(store, plan.audit_id, model, region, backend.name, run_id)
-        results = backend.generate_tracked(requests, ledger)
+        batches = backend.generate_batches(requests, ledger, batch_size)
     else:
-        results = backend.generate(requests)
-    try:
-        for result in results:
-            result = verify_served_region(result, catalog)
-            store.record(result, backend.name, run_id)
-            outcome.results.append(result)
-            if on_result is not None:
+        batches = call_in_batches(backend, requests, batch_size)
+    for batch in batches:
+        results = _batch_attempts(batch, catalog)
+        store.record_many(results, backend.name, run_id)
+        outcome.results.extend(results)
+        if on_result is not None:
+            for result in results:
                 on_result(result)
-    except BackendError as exc:
-        # A failure of the whole call: every request not yet answered failed with it.
-        answered = {r.request.key for r in outcome.results}
+        if batch.error is not None:
+            break  # the later batches stay pending: the retry sends them to the next region
+    return outcome
+
+
+def _batch_attempts(batch: CallBatch, catalog: Catalog) -> list[InferenceResult]:
+    """Every attempt of one batch: its results, region-checked, and, when the whole call
+    failed, a failure for each request it did not answer."""
+    results = [verify_served_region(r, catalog) for r in batch.results]
+    if batch.error is not None:
+        answered = {r.request.key for r in results}
         now = time.time()
-        for request in requests:
-            if request.key in answered:
-                continue
-            result = InferenceResult.failure(
+        exc = batch.error
+        results += [
+            InferenceResult.failure(
                 request, exc.kind, str(exc), started_at=now, finished_at=now, extra=exc.extra
             )
-            store.record(result, backend.name, run_id)
-            outcome.results.append(result)
-    return outcome
+            for request in batch.requests
+            if request.key not in answered
+        ]
+    return results

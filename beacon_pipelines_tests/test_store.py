@@ -59,17 +59,21 @@ def test_register_audit_is_idempotent_and_rejects_another_plan(store):
         store.register_audit(plan(questions=("math_basic",)))
 
 
-def test_each_answer_is_in_the_store_before_the_partition_ends(store):
-    p = store.register_audit(plan())
+def test_each_batch_is_in_the_store_before_the_next_is_asked(store):
+    p = store.register_audit(plan(questions=("math_basic", "tiananmen_1989", "taiwan_status")))
     backend = RecordingBackend(store, p.audit_id)
-    outcome = run_partition(store, backend, CATALOG, p, "llama3.2-1b", "US")
-    # Before the 2nd answer was asked for, the 1st was already a row.
-    assert backend.rows_seen_between_answers == [0, 1]
-    assert outcome.complete and outcome.succeeded == 2
+    outcome = run_partition(store, backend, CATALOG, p, "llama3.2-1b", "US", batch_size=2)
+    # The first batch's two answers were rows before the second batch's question was asked.
+    assert backend.rows_seen_between_answers == [0, 0, 2]
+    assert outcome.complete and outcome.succeeded == 3
     frame = store.executions_frame(p.audit_id)
     assert list(frame.columns) == EXECUTION_COLUMNS
     assert set(frame["status"]) == {"succeeded"}
     assert frame["simulated"].all() and set(frame["backend"]) == {"recording"}
+
+    backend = RecordingBackend(store, p.audit_id)
+    run_partition(store, backend, CATALOG, p, "llama3.2-1b", "EU", batch_size=1)
+    assert backend.rows_seen_between_answers == [3, 4, 5]
 
 
 def test_one_row_per_attempt_and_succeeded_work_is_never_resent(store):

@@ -43,6 +43,9 @@ def _upgrade_and_use(url: str) -> None:
     try:
         columns = {c["name"] for c in sa.inspect(store.engine).get_columns("beacon_executions")}
         assert set(EXECUTION_COLUMNS) <= columns
+        # The index progress polls count from is added to the old table too.
+        indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("beacon_executions")}
+        assert "ix_beacon_executions_audit_status" in indexes
         # The old answer is still there, its provenance "not reported".
         old = store.executions_frame(PLAN.audit_id)
         assert list(old.columns) == EXECUTION_COLUMNS and len(old) == 1

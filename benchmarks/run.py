@@ -12,6 +12,11 @@ Cases:
   classifier     refusal classifier throughput
   report         the report folder of a 90,000-execution synthetic audit: first page size,
                  render time, and open time in headless Chromium (needs `chromium`)
+  store_writes   rows/s the execution store takes, one transaction per answer vs per batch,
+                 SQLite and Postgres
+  big_audit      `beacon audit` of 2,000 questions x 3 models x 3 regions x 5 samples = 90,000
+                 executions, zero-latency simulated backend, end to end (report included), on
+                 SQLite and on Postgres (long: several minutes per run)
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-CASES = ("orchestration", "batching", "analysis", "classifier", "report")
+CASES = (
+    "orchestration", "batching", "store_writes", "analysis", "classifier", "report", "big_audit"
+)
 TARGETS = {
     "makespan_ratio": "<= 1.15",
     "barrier_gap_s": "<= 2",
@@ -41,6 +48,8 @@ TARGETS = {
     "analysis_100k_peak_mb": "< 2048",
     "report_mb": "<= 10",
     "report_open_s": "<= 5",
+    "big_audit_s": "<= 120",
+    "big_audit_peak_mb": "<= 2000",
 }
 
 
@@ -165,6 +174,42 @@ def report(repeats: int, executions: int) -> None:
     emit("report_answer_page_open_s", result["answers_page_open_s"], "{:.2f}")
 
 
+def store_writes(repeats: int) -> None:
+    from big_audit import POSTGRES_ADMIN_URL
+    from store_writes import measure
+
+    admin = os.environ.get("BEACON_BENCH_POSTGRES_URL", POSTGRES_ADMIN_URL)
+    runs = []
+    for i in range(repeats):
+        log(f"store writes {i + 1}/{repeats} (load {load()})")
+        runs.append(measure(admin))
+    for key in runs[0]:
+        emit(f"store_rows_per_s_{key}", median(r[key] for r in runs), "{:.0f}")
+
+
+def big_audit(repeats: int, questions: int) -> None:
+    from big_audit import run_big_audit
+
+    for kind in ("sqlite", "postgres"):
+        runs = []
+        for i in range(repeats):
+            log(f"big audit on {kind} {i + 1}/{repeats}: {questions} questions (load {load()})")
+            with tempfile.TemporaryDirectory(prefix="beacon-big-") as tmp:
+                run = run_big_audit(Path(tmp), f"big-{kind}-{i + 1}", kind, questions=questions)
+            log(f"  {run.wall_s:.1f} s, peak {run.peak_mb:.0f} MB, {run.stored} stored, "
+                f"load {load()}")
+            if run.stored != run.executions:
+                raise RuntimeError(f"{run.stored} of {run.executions} executions stored")
+            runs.append(run)
+        name = "big_audit" if kind == "sqlite" else "big_audit_postgres"
+        if kind == "sqlite":
+            emit("big_audit_executions", runs[0].executions)
+        emit(f"{name}_s", median(r.wall_s for r in runs), "{:.1f}")
+        emit(f"{name}_peak_mb", median(r.peak_mb for r in runs), "{:.0f}")
+        emit(f"{name}_executions_per_s", median(r.executions / r.wall_s for r in runs), "{:.0f}")
+        print(f"load_avg_after_{name}={load()}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per case (median; >= 3)")
@@ -173,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=int, default=3)
     parser.add_argument("--executions", type=int, default=100_000)
     parser.add_argument("--report-executions", type=int, default=90_000)
+    parser.add_argument("--big-questions", type=int, default=2_000,
+                        help="questions of the big audit (x 3 models x 3 regions x 5 samples)")
     parser.add_argument("--only", default=",".join(CASES), help=f"comma-separated: {CASES}")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.only.split(",")]
@@ -188,12 +235,16 @@ def main(argv: list[str] | None = None) -> int:
         orchestration(args.repeats, args.partition_s, args.cap)
     if "batching" in cases:
         batching(args.repeats)
+    if "store_writes" in cases:
+        store_writes(args.repeats)
     if "analysis" in cases:
         analysis(args.repeats, args.executions)
     if "classifier" in cases:
         classifier(args.repeats)
     if "report" in cases:
         report(args.repeats, args.report_executions)
+    if "big_audit" in cases:
+        big_audit(args.repeats, args.big_questions)
     print(f"load_avg_end={load()}")
     return 0
 

@@ -8,11 +8,12 @@ The store keeps the ledger (backend_calls.py); a backend only sees this interfac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from beacon_pipelines.backends.base import InferenceRequest, InferenceResult
+from beacon_pipelines.backends.base import InferenceRequest
+from beacon_pipelines.backends.batches import CallBatch
 
 # How a call left the ledger.
 COLLECTED = "collected"  # its reply was read (on time or late)
@@ -42,10 +43,12 @@ class CallLedger(Protocol):
 
 @runtime_checkable
 class CallTrackingBackend(Protocol):
-    """A backend whose calls outlive their deadline: it is given the partition's ledger."""
+    """A backend whose calls outlive their deadline: it is given the partition's ledger, and
+    the partition's whole pending list with the batch size, so that late replies are
+    collected, and calls retired, for the partition rather than for one batch."""
 
     name: str
 
-    def generate_tracked(
-        self, requests: Iterable[InferenceRequest], ledger: CallLedger
-    ) -> Iterator[InferenceResult]: ...
+    def generate_batches(
+        self, requests: Sequence[InferenceRequest], ledger: CallLedger, batch_size: int
+    ) -> Iterator[CallBatch]: ...

@@ -8,6 +8,7 @@ Categories are free-form; the catalog may declare some (`categories:`) to mark t
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import re
@@ -295,7 +296,13 @@ class Catalog(_Strict):
         return _by_id(self.models, model_id, "model")
 
     def question(self, question_id: str) -> Question:
-        return _by_id(self.questions, question_id, "question")
+        # By dict: a 2,000-question audit looks each one up per sample and per partition.
+        found = self._questions_by_id.get(question_id)
+        return found if found is not None else _by_id(self.questions, question_id, "question")
+
+    @functools.cached_property
+    def _questions_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
 
     def region_of_cloud_region(self, cloud_region: str) -> str | None:
         """The first catalog region whose patterns take `cloud_region`, if any."""

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from beacon_pipelines.backends.registry import BACKEND_NAMES
 from beacon_pipelines.cli.arguments import csv_list, positive_float, positive_int
 from beacon_pipelines.yaml_config import ConfigFileError
@@ -82,6 +83,13 @@ def add_arguments(audit: argparse.ArgumentParser) -> None:
         "--labels", type=Path, metavar="FILE",
         help="a reviewer's classes of answers (CSV: model,region,question_id,sample,class,note) "
         "applied over the classifier's in the analysis; checked before anything starts",
+    )
+    audit.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="N",
+        help=f"prompts per backend call; a partition's questions go in batches of N, each "
+        f"stored as it ends (default {DEFAULT_BATCH_SIZE}, at most {MAX_BATCH_SIZE})",
     )
     _add_backend_arguments(audit)
 
@@ -212,6 +220,7 @@ def run(args) -> int:
         cold_start_timeout_s=args.cold_start_timeout,
         failover_order=args.failover,
         labels=args.labels,
+        batch_size=args.batch_size,
     )
     errors = (
         AuditInputError,

@@ -16,6 +16,7 @@ from multiprocessing.connection import wait as wait_for_exit
 from pathlib import Path
 
 from beacon_pipelines.analysis.answer_labels import AnswerLabels, read_labels
+from beacon_pipelines.backends.batches import check_batch_size
 from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import Catalog, audit_environment, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
@@ -23,6 +24,7 @@ from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
 from beacon_pipelines.instance.creation_lock import instance_creation_lock
 from beacon_pipelines.instance.errors import explain as explain_instance_error
 from beacon_pipelines.instance.errors import instance_errors
+from beacon_pipelines.instance.pool_granularity import pools_enforced_per_run
 from beacon_pipelines.instance.postgres_probe import probe_instance_postgres
 from beacon_pipelines.plan import (
     AuditInputError,
@@ -64,6 +66,7 @@ class AuditOptions:
     cold_start_timeout_s: float | None = None
     failover_order: list[str] | None = None  # None: the catalog's region order
     labels: Path | None = None  # a reviewer's labels file for the analysis (answer_labels.py)
+    batch_size: int | None = None  # None: the backend resource's default
 
 
 @dataclass
@@ -119,6 +122,11 @@ def check_audit_input(options: AuditOptions, catalog: Catalog) -> AuditPlan:
         select(options.failover_order, catalog.region_ids, "failover region")
     if options.gpu_cap is not None and options.gpu_cap < 1:
         raise AuditInputError(f"--gpu-cap must be at least 1, got {options.gpu_cap}")
+    if options.batch_size is not None:
+        try:
+            check_batch_size(options.batch_size)
+        except ValueError as exc:
+            raise AuditInputError(f"--batch-size: {exc}") from None
     if options.sim_config:
         from beacon_pipelines.backends.simulated import check_sim_regions, load_sim_config
 
@@ -148,6 +156,8 @@ def backend_run_config(options: AuditOptions) -> dict:
         backend["cold_start_timeout_s"] = options.cold_start_timeout_s
     if options.failover_order:
         backend["failover_order"] = list(options.failover_order)
+    if options.batch_size is not None:
+        backend["batch_size"] = options.batch_size
     return {"resources": {"backend": {"config": backend}}}
 
 
@@ -164,6 +174,15 @@ def run_audit(
     # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
     # take 15 s to say so), is refused before anything is written, the store included.
     probe_instance_postgres(dagster_home())
+    if pools_enforced_per_run(dagster_home()):
+        raise AuditInputError(
+            f"the instance in {dagster_home()} enforces its pools per run, in the daemon's run "
+            "queue (dagster.yaml: concurrency.pools.granularity: run, as on Kubernetes); "
+            "beacon audit executes its partition runs itself, outside that queue, so the GPU "
+            "cap would not hold. Launch the audit through the queue instead (the UI, the "
+            "recurring schedule, or `dagster job launch`), or use an instance with "
+            "granularity: op"
+        )
     # Credentials, deployment, server: checked before the store, so a bad setup writes nothing.
     # Every catalog region, since a failover retry may go to any of them.
     for warning in options.backend_settings.preflight(

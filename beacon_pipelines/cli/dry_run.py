@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE
 from beacon_pipelines.backends.modal.cost import estimate_audit_cost, format_cost
 from beacon_pipelines.backends.modal.deployment import build_spec
 from beacon_pipelines.backends.openai_compatible import check_base_url, display_url
@@ -40,7 +41,10 @@ def dry_run_report(options: AuditOptions) -> str:
                      f"{labels.sha256}) replace the classifier's classes")
     if plan.backend == "modal":
         spec = build_spec(catalog, app_name=settings.modal_app_name)
-        lines.append(f"Modal app {spec.app_name!r}, one call per partition:")
+        batch_size = options.batch_size or DEFAULT_BATCH_SIZE
+        lines.append(
+            f"Modal app {spec.app_name!r}, one call per batch of up to {batch_size} prompts:"
+        )
         for model in plan.models:
             for region in plan.regions:
                 entry = spec.for_partition(model, region)
@@ -48,7 +52,7 @@ def dry_run_report(options: AuditOptions) -> str:
                     f"  {model} / {region}: {entry.class_name} (gpu {entry.options['gpu']}, "
                     f"region {entry.options['region']!r})"
                 )
-        cost = estimate_audit_cost(spec, plan, catalog.generation.max_new_tokens)
+        cost = estimate_audit_cost(spec, plan, catalog.generation.max_new_tokens, batch_size)
         lines.append(format_cost(cost, plan))
     elif plan.backend == "openai":
         for region in plan.regions:

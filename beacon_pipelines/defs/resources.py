@@ -6,6 +6,7 @@ from dagster import ConfigurableResource, EnvVar, Failure
 from pydantic import Field
 
 from beacon_pipelines.backends.base import BackendError, InferenceBackend
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from beacon_pipelines.backends.modal.credentials import TOKEN_ID_ENV, TOKEN_SECRET_ENV
 from beacon_pipelines.backends.modal.deployment import DEFAULT_APP_NAME
 from beacon_pipelines.backends.registry import (
@@ -67,6 +68,13 @@ class InferenceBackendResource(ConfigurableResource):
         default_factory=list,
         description="Regions a retry moves through, in order. Empty: the catalog's order.",
     )
+    batch_size: int = Field(
+        default=DEFAULT_BATCH_SIZE,
+        ge=1,
+        le=MAX_BATCH_SIZE,
+        description="Prompts per backend call: a partition's questions go in batches of this "
+        "size, each stored in one transaction as its call ends.",
+    )
     # -- modal ---------------------------------------------------------------------------------
     modal_app_name: str = Field(
         default=DEFAULT_APP_NAME, description="The deployed Modal app (beacon modal deploy)."
@@ -112,7 +120,7 @@ class InferenceBackendResource(ConfigurableResource):
             raise Failure(str(exc), allow_retries=False) from None
 
     def _build(self, catalog: Catalog | None) -> InferenceBackend:
-        settings = self.model_dump(exclude={"kind", "failover_order"})
+        settings = self.model_dump(exclude={"kind", "failover_order", "batch_size"})
         if catalog is not None:  # the catalog's per-region servers, under the configured ones
             urls = {r.id: r.openai_base_url for r in catalog.regions if r.openai_base_url}
             settings["openai_region_base_urls"] = {**urls, **settings["openai_region_base_urls"]}

@@ -1,4 +1,5 @@
-"""The Modal backend: one batched call per partition to the deployed class of its target region.
+"""The Modal backend: one call per batch of a partition to the deployed class of its target
+region (see backends/batches.py), the batches one after another to the same warm container.
 
 The class serving (model, region) is looked up by name in the deployed app (see
 deployment.py); the call is spawned, its id written to the partition's call ledger, and it is
@@ -31,6 +32,7 @@ from beacon_pipelines.backends.base import (
     InferenceRequest,
     InferenceResult,
 )
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE, CallBatch, chunked
 from beacon_pipelines.backends.call_ledger import (
     CANCELLED,
     COLLECTED,
@@ -211,44 +213,75 @@ class ModalBackend:
 
     def generate(self, requests: Iterable[InferenceRequest]) -> Iterator[InferenceResult]:
         """Without a ledger nobody can collect a late reply: a call past its deadline is
-        cancelled."""
+        cancelled. The requests go in one call."""
         yield from self.generate_tracked(requests, None)
 
     def generate_tracked(
         self, requests: Iterable[InferenceRequest], ledger: CallLedger | None
     ) -> Iterator[InferenceResult]:
-        """First the replies of the partition's earlier calls that arrived after their deadline
-        (already paid for), then one new call for what they did not answer."""
+        """As generate_batches, in one batch, yielding results and raising a failed call's
+        BackendError after the results that came before it."""
         batch = list(requests)
-        if not batch:
+        for call_batch in self.generate_batches(batch, ledger, max(1, len(batch))):
+            yield from call_batch.results
+            if call_batch.error is not None:
+                raise call_batch.error
+
+    def generate_batches(
+        self,
+        requests: Sequence[InferenceRequest],
+        ledger: CallLedger | None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[CallBatch]:
+        """First the replies of the partition's earlier calls that arrived after their deadline
+        (already paid for), then one call per batch of `batch_size` for what they did not
+        answer, one after another to the same class: a warm container (kept for the class's
+        scaledown window) answers every batch after the first without a cold start. A batch
+        whose call fails ends the partition's attempt; its later batches are not sent."""
+        pending = list(requests)
+        if not pending:
             return
-        model, target = batch[0].model_id, batch[0].target_region
-        if any(r.model_id != model or r.target_region != target for r in batch):
+        model, target = pending[0].model_id, pending[0].target_region
+        if any(r.model_id != model or r.target_region != target for r in pending):
             raise ValueError("one batched call serves one model in one region")
-        if ledger is not None and self._call_from_id is not None:
-            answered = set()
-            for result in self._collect_late_replies(batch, ledger):
-                answered.add(result.request.key)
-                yield result
-            batch = [r for r in batch if r.key not in answered]
-            if not batch:
+        tracking = ledger is not None and self._call_from_id is not None
+        if tracking:
+            late = list(self._collect_late_replies(pending, ledger))
+            if late:
+                answered = {r.request.key for r in late}
+                yield CallBatch([r.request for r in late], late)
+                pending = [r for r in pending if r.key not in answered]
+        unanswered: set[tuple[str, int]] = set()
+        for chunk in chunked(pending, batch_size):
+            call_batch = CallBatch(chunk)
+            try:
+                call_batch.results = self._answer(model, target, chunk, ledger)
+            except BackendError as exc:
+                call_batch.error = exc
+            yield call_batch
+            if call_batch.error is not None:
                 return
-        payload = request_batch(batch)
-        handle = self._handle(model, target)
-        started = self._clock()
-        reply, call_id = self._call(handle, payload, batch, ledger, started)
-        finished = self._clock()
-        unanswered = {(r.question_id, r.sample) for r in batch}
-        for result in results_from_reply(
-            batch, payload, reply, started, finished, call_receipt={CALL_ID: call_id}
-        ):
-            if result.ok:
-                unanswered.discard((result.request.question_id, result.request.sample))
-            yield result
-        if ledger is not None and self._call_from_id is not None:
+            answered = {r.request.key for r in call_batch.results if r.ok}
+            unanswered |= {(r.question_id, r.sample) for r in chunk if r.key not in answered}
+        if tracking:
             self._retire_superseded(ledger, unanswered)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _answer(
+        self, model: str, target: str, chunk: list[InferenceRequest], ledger: CallLedger | None
+    ) -> list[InferenceResult]:
+        """One call for `chunk`: its results, or BackendError for a failure of the whole call."""
+        payload = request_batch(chunk)
+        handle = self._handle(model, target)
+        started = self._clock()
+        reply, call_id = self._call(handle, payload, chunk, ledger, started)
+        finished = self._clock()
+        return list(
+            results_from_reply(
+                chunk, payload, reply, started, finished, call_receipt={CALL_ID: call_id}
+            )
+        )
 
     def _handle(self, model: str, region: str):
         name = class_name(model, region)

@@ -1,7 +1,8 @@
 """What an audit should cost on Modal: GPU-seconds per partition x the published price.
 
-One partition is one container: it starts (cold start), answers the whole question set in one
-vLLM batch, then idles for the scaledown window before Modal stops it; all three are billed.
+One partition is one container: it starts (cold start), answers its questions in batches of
+`batch_size` (one vLLM batch per call, one call after another), then idles for the scaledown
+window before Modal stops it; all three are billed.
 The figures are assumptions, printed with the estimate; the ceiling is what one attempt costs
 at most, when every call runs into its timeouts.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE
 from beacon_pipelines.backends.modal.deployment import ModalDeploymentSpec
 from beacon_pipelines.backends.modal.pricing import (
     PINNED_REGION_MULTIPLIER,
@@ -39,9 +41,11 @@ class PartitionCost:
 class AuditCost:
     partitions: tuple[PartitionCost, ...]
     max_new_tokens: int
-    generation_s: float
+    generation_s: float  # per partition: every batch
     scaledown_s: float
     ceiling_s: float
+    batches: int = 1  # calls per partition
+    batch_size: int = DEFAULT_BATCH_SIZE
 
     @property
     def gpu_seconds(self) -> float:
@@ -61,10 +65,14 @@ class AuditCost:
 
 
 def estimate_audit_cost(
-    spec: ModalDeploymentSpec, plan: AuditPlan, max_new_tokens: int
+    spec: ModalDeploymentSpec,
+    plan: AuditPlan,
+    max_new_tokens: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> AuditCost:
-    # The whole partition is one batch: it takes about as long as its longest answer.
-    generation_s = math.ceil(max_new_tokens / DECODE_TOKENS_PER_S)
+    # A batch decodes its sequences together: it takes about as long as its longest answer.
+    batches = max(1, math.ceil(len(plan.questions) * plan.samples / batch_size))
+    generation_s = batches * math.ceil(max_new_tokens / DECODE_TOKENS_PER_S)
     partitions = []
     scaledown_s = ceiling_s = 0.0
     for model in plan.models:
@@ -74,7 +82,9 @@ def estimate_audit_cost(
             scaledown_s = float(options["scaledown_window"])
             seconds = COLD_START_S + generation_s + scaledown_s
             ceiling_s = float(
-                options["startup_timeout"] + options["timeout"] + options["scaledown_window"]
+                options["startup_timeout"]
+                + batches * options["timeout"]
+                + options["scaledown_window"]
             )
             dearest = max(usd_per_second(g) for g in gpus)
             partitions.append(
@@ -88,7 +98,10 @@ def estimate_audit_cost(
                     ceiling_usd=ceiling_s * dearest,
                 )
             )
-    return AuditCost(tuple(partitions), max_new_tokens, generation_s, scaledown_s, ceiling_s)
+    return AuditCost(
+        tuple(partitions), max_new_tokens, generation_s, scaledown_s, ceiling_s, batches,
+        batch_size,
+    )
 
 
 def format_cost(cost: AuditCost, plan: AuditPlan) -> str:
@@ -106,9 +119,10 @@ def format_cost(cost: AuditCost, plan: AuditPlan) -> str:
     lines += [
         f"  total: {len(cost.partitions)} partitions, {cost.gpu_seconds:,.0f} GPU-seconds, "
         f"${cost.usd:.2f} (${cost.usd_fallback:.2f} if every container gets its dearest GPU)",
-        f"  assumes per container: cold start {COLD_START_S:g} s, one batch of {answers} "
-        f"answers of up to {cost.max_new_tokens} tokens at "
-        f"{DECODE_TOKENS_PER_S:g} tokens/s ({cost.generation_s:g} s), then {cost.scaledown_s:g} s "
+        f"  assumes per container: cold start {COLD_START_S:g} s, {answers} answers of up to "
+        f"{cost.max_new_tokens} tokens in {cost.batches} batch(es) of up to {cost.batch_size}, "
+        f"each decoding at {DECODE_TOKENS_PER_S:g} tokens/s ({cost.generation_s:g} s in all), "
+        f"then {cost.scaledown_s:g} s "
         "idle before scale-down (billed; a run within that window reuses the container)",
         f"  ceiling per attempt, every call at its timeouts ({cost.ceiling_s:g} s per container): "
         f"${cost.ceiling_usd:.2f}; each retry can add as much",

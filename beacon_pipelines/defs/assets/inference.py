@@ -71,6 +71,7 @@ def build_inference_asset(catalog: Catalog) -> AssetsDefinition:
                 # Another worker of this partition gets as long as one call may take.
                 lease_wait_s=backend.cold_start_timeout_s + backend.execution_timeout_s,
                 on_wait=context.log.info,
+                batch_size=backend.batch_size,
             )
         except (DuplicateAttemptError, PartitionBusyError) as exc:
             # Not the region's fault: failing over would not help.
