@@ -70,9 +70,10 @@ def test_each_region_is_asked_at_its_own_server_and_verified(store):
         # Each server was asked only for its own region's prompts.
         for region, server in servers.items():
             contexts = {r["json"]["messages"][0]["content"] for r in server.chat_requests()}
-            expected = {CATALOG.system_prompt(region)}
-            if region == "ASIA":
-                expected.add(CATALOG.system_prompt("EU"))
+            # Each question's prompt is in the language it is asked in there (catalog.asked).
+            asked_for = ["ASIA", "EU"] if region == "ASIA" else [region]
+            expected = {CATALOG.asked(q, r).system_prompt for q in plan().questions
+                        for r in asked_for}
             assert contexts == expected
 
     assert us.complete and us.region_verdicts() == {"yes": 2}
