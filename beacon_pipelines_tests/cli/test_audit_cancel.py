@@ -23,8 +23,10 @@ from beacon_pipelines_tests.conftest import cli_env
 from beacon_pipelines_tests.support.audit_files import write_sim_config
 from beacon_pipelines_tests.support.beacon_cli import beacon
 
-# 2 x 2 partitions of 2 questions, 3 s an answer, three partitions at once (the GPU cap): the
+# 2 x 2 partitions of 2 questions, 6 s an answer, three partitions at once (the GPU cap): the
 # second wave is still answering when the cancel comes (`beacon` itself takes ~2 s to start).
+# Batches of one, so each answer is stored as it ends and the cancel lands mid-partition (with
+# the default batch a partition's answers are stored together, when its one call ends).
 PLAN = ["--models", "llama3.2-1b,qwen2.5-1.5b", "--regions", "US,EU"]
 EXECUTIONS = 8
 STOP_WITHIN_S = 10.0
@@ -32,7 +34,7 @@ STOP_WITHIN_S = 10.0
 
 def _args(tmp_path: Path, catalog: Path, audit_id: str) -> list[str]:
     sim = write_sim_config(tmp_path / "sim.yaml", latency={"per_call_s": 6.0})
-    return ["audit", "--samples", "1", "--catalog", str(catalog), "--sim-config", str(sim), *PLAN,
+    return ["audit", "--samples", "1", "--batch-size", "1", "--catalog", str(catalog), "--sim-config", str(sim), *PLAN,
             "--audit-id", audit_id, "--out", str(tmp_path / "out")]
 
 
