@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from beacon_pipelines.catalog import load_catalog
+from beacon_pipelines.catalog.model import localized
 from beacon_pipelines_tests.support.openai_server import FakeOpenAIServer
 
 KEY = "sk-e2e-secret-never-written-9f3a"
@@ -63,7 +64,8 @@ def test_a_whole_audit_against_a_local_openai_compatible_server(tmp_path):
         question = catalog.question(row.question_id)
         model = served.get(row.model, row.model)
         # Exactly what the server answered for that model, region prompt and question.
-        assert row.response == f"[{model}] from {region.prompt_context}: {question.text}"
+        context = localized(region.prompt_context, row.language)
+        assert row.response == f"[{model}] from {context}: {question.text}"
     assert all(r["headers"]["Authorization"] == f"Bearer {KEY}" for r in chat)
 
     # The key travelled as an environment variable only: no file Beacon or Dagster wrote has it.
