@@ -34,8 +34,8 @@ STOP_WITHIN_S = 10.0
 
 def _args(tmp_path: Path, catalog: Path, audit_id: str) -> list[str]:
     sim = write_sim_config(tmp_path / "sim.yaml", latency={"per_call_s": 6.0})
-    return ["audit", "--samples", "1", "--batch-size", "1", "--catalog", str(catalog), "--sim-config", str(sim), *PLAN,
-            "--audit-id", audit_id, "--out", str(tmp_path / "out")]
+    return ["audit", "--samples", "1", "--batch-size", "1", "--catalog", str(catalog),
+            "--sim-config", str(sim), *PLAN, "--audit-id", audit_id, "--out", str(tmp_path / "out")]
 
 
 def _start(args: list[str], cwd: Path, home: Path) -> subprocess.Popen:
