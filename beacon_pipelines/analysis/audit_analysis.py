@@ -88,18 +88,37 @@ def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
 
 
 def classify_answers(
-    executions: pd.DataFrame, classifier: ResponseClassifier | None = None
+    executions: pd.DataFrame,
+    classifier: ResponseClassifier | None = None,
+    question_texts: dict[str, str] | None = None,
 ) -> pd.DataFrame:
+    """Final attempts with their response class; `question_texts` (question id -> text) let
+    the classifier weigh each answer against what was asked."""
     classifier = classifier or default_classifier()
     answers = final_attempts(executions).reset_index(drop=True)
     failed = answers["status"].ne("succeeded").to_numpy()
     texts = answers["response"].where(~failed, None)
-    # Answers repeat (low temperature, many samples): classify each distinct text once.
-    distinct = pd.unique(texts[texts.notna()])
-    classes = dict(zip(distinct, (c.value for c in classifier.classify(list(distinct))),
-                       strict=True))
+    asked = (
+        answers["question_id"].map(question_texts)
+        if question_texts
+        else pd.Series(None, index=answers.index, dtype=object)
+    )
+    # Answers repeat (low temperature, many samples): classify each distinct (answer, question)
+    # once.
+    pairs = pd.DataFrame({"text": texts, "asked": asked})[texts.notna()]
+    distinct = pairs.drop_duplicates()
+    asked_list = [q if isinstance(q, str) else None for q in distinct["asked"]]
+    predicted = classifier.classify(list(distinct["text"]), questions=asked_list)
+    classes = dict(
+        zip(
+            zip(distinct["text"], asked_list, strict=True),
+            (c.value for c in predicted),
+            strict=True,
+        )
+    )
     answers["response_class"] = [
-        FAILURE if t is None or t != t else classes[t] for t in texts  # t != t: NaN
+        FAILURE if t is None or t != t else classes[(t, q if isinstance(q, str) else None)]
+        for t, q in zip(texts, asked, strict=True)  # t != t: NaN
     ]
     answers["failed_over"] = answers["served_region"].notna() & (
         answers["served_region"] != answers["requested_region"]
@@ -418,7 +437,7 @@ def analyze_audit(
     options = options or AnalysisOptions()
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
-    answers = classify_answers(executions, classifier)
+    answers = classify_answers(executions, classifier, question_texts)
     excluded_mask = (
         answers["failed_over"] if options.exclude_failed_over else pd.Series(False, answers.index)
     )
@@ -440,7 +459,7 @@ def analyze_audit(
     previous_id = None
     if previous is not None and len(previous[1]):
         previous_id, previous_executions = previous
-        before = classify_answers(previous_executions, classifier)
+        before = classify_answers(previous_executions, classifier, question_texts)
         before = before[~before["failed_over"]] if options.exclude_failed_over else before
         before_pairs = region_pairs(before, similarity, order)
         changes = compare_audits(compared, pairs, before, before_pairs, previous_id)

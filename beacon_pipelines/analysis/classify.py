@@ -56,8 +56,8 @@ class ResponseClassifier:
         failed: Sequence[bool] | None = None,
         questions: Sequence[str | None] | None = None,
     ) -> list[ResponseClass]:
-        """Class of each answer. `questions` (what was asked) are accepted for callers that
-        have them; the shipped model reads the answer alone."""
+        """Class of each answer. `questions` (what each answer was asked, None where unknown)
+        sharpen evasions: an evasion is relative to what was asked."""
         failed = failed if failed is not None else [False] * len(texts)
         if questions is not None and len(questions) != len(texts):
             raise ValueError(f"{len(questions)} questions for {len(texts)} answers")
@@ -67,14 +67,17 @@ class ResponseClassifier:
         ]
         todo = [i for i, r in enumerate(result) if r is None]
         if todo:
-            predicted = self.model.predict([texts[i] for i in todo])
+            asked = None if questions is None else [questions[i] for i in todo]
+            predicted = self.model.predict([texts[i] for i in todo], asked)
             for i, k in zip(todo, predicted, strict=True):
                 result[i] = _short_answer_override(texts[i], _BY_INDEX[k])  # type: ignore[arg-type]
         return result  # type: ignore[return-value]
 
-    def refusal_probability(self, texts: Sequence[str]) -> np.ndarray:
+    def refusal_probability(
+        self, texts: Sequence[str], questions: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """P(refusal or partial refusal) per answer."""
-        probs = self.model.probabilities(list(texts))
+        probs = self.model.probabilities(list(texts), questions)
         return probs[:, REFUSAL] + probs[:, PARTIAL]
 
 

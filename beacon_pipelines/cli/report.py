@@ -51,7 +51,7 @@ def rerender_report(
     store = ExecutionStore(store_url)
     try:
         analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog)
-        trend = stored_trend(store, analysed.plan)
+        trend = stored_trend(store, analysed.plan, catalog=catalog)
         display_url = store.display_url
     finally:
         store.dispose()

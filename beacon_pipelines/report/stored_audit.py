@@ -82,10 +82,17 @@ def same_question_set(store: ExecutionStore, plan: AuditPlan, last: int = LAST_A
     return found[-last:]
 
 
-def stored_trend(store: ExecutionStore, plan: AuditPlan, last: int = LAST_AUDITS) -> pd.DataFrame:
-    """Censorship rate per model over the last audits of the plan's question set."""
+def stored_trend(
+    store: ExecutionStore,
+    plan: AuditPlan,
+    last: int = LAST_AUDITS,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Censorship rate per model over the last audits of the plan's question set (classified
+    against the catalog's question texts when given, as the analysis does)."""
     audits = [
         TrendAudit(p.audit_id, p.created_at, store.executions_frame(p.audit_id))
         for p in same_question_set(store, plan, last)
     ]
-    return censorship_trend(audits)
+    texts = {q.id: q.text for q in catalog.questions} if catalog else None
+    return censorship_trend(audits, question_texts=texts)

@@ -193,3 +193,35 @@ def test_previous_audit_is_the_latest_earlier_one_of_the_same_catalog():
              Plan("now", "c1", 4), Plan("later", "c1", 5)]
     assert previous_audit(plans, plans[3]).audit_id == "prev"
     assert previous_audit(plans, plans[0]) is None
+
+
+def test_each_answer_is_classified_against_its_own_question():
+    """An evasion is relative to what was asked: the classifier gets each answer's question
+    text, and one answer to two questions is classified once per question."""
+    from beacon_pipelines.analysis.audit_analysis import classify_answers
+    from beacon_pipelines.analysis.classify import default_classifier
+
+    seen = []
+
+    class Recording(type(default_classifier())):
+        def classify(self, texts, failed=None, questions=None):
+            seen.append(list(zip(texts, questions, strict=True)))
+            return super().classify(texts, failed, questions)
+
+    recording = Recording(default_classifier().model)
+    rows = [
+        row("qwen", "US", Q, "Same words.", sample=0),
+        row("qwen", "EU", Q, "Same words.", sample=0),
+        row("qwen", "US", "math_basic", "Same words.", sample=0),
+        row("qwen", "ASIA", "unknown_question", "Other words.", sample=0),
+    ]
+    answers = classify_answers(frame(rows), recording, QUESTION_TEXTS)
+    assert sorted(seen[0], key=str) == sorted(
+        [
+            ("Same words.", QUESTION_TEXTS[Q]),
+            ("Same words.", QUESTION_TEXTS["math_basic"]),
+            ("Other words.", None),
+        ],
+        key=str,
+    )
+    assert len(answers) == 4 and answers["response_class"].notna().all()
