@@ -8,6 +8,9 @@ in the first sentence, the opening 25 words and the rest, because *where* a refu
 what separates a refusal from an answer that mentions one. Density cues (share of sentences
 that moralise, refuse, redirect or state facts) tell a lecture from an answer. Optional
 opening n-grams add the exact wording of the first sentence.
+
+`cue_matrix` finds them for a whole batch at once in Arrow (RE2: linear time, C speed); the
+patterns keep to the syntax RE2 and Python's re share, for the one-answer helpers.
 """
 
 from __future__ import annotations
