@@ -97,27 +97,40 @@ def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
 
 
 def classify_answers(
-    executions: pd.DataFrame, classifier: ResponseClassifier | None = None, explain: bool = False
+    executions: pd.DataFrame,
+    classifier: ResponseClassifier | None = None,
+    question_texts: dict[str, str] | None = None,
+    explain: bool = False,
 ) -> pd.DataFrame:
-    """The final attempt of each execution with its class; with `explain`, also its
+    """The final attempt of each execution with its class; `question_texts` (question id ->
+    text) let the classifier weigh each answer against what was asked. With `explain`, also its
     class_source (`classifier`), classifier_class, confidence, cues and words
     (answer_explanation.py)."""
     classifier = classifier or default_classifier()
     answers = final_attempts(executions).reset_index(drop=True)
     failed = answers["status"].ne("succeeded").to_numpy()
     texts = answers["response"].where(~failed, None)
-    # Answers repeat (low temperature, many samples): classify each distinct text once. A dict,
-    # not pd.unique: pandas' string hashing stops at a NUL, so it took "a\0b" and "a\0c" for one.
-    distinct = list(dict.fromkeys(texts[texts.notna()]))
-    scored = classifier.classify_scored(distinct)
-    classes = dict(zip(distinct, (c.value for c in scored.classes), strict=True))
+    asked = (
+        answers["question_id"].map(question_texts)
+        if question_texts
+        else pd.Series(None, index=answers.index, dtype=object)
+    )
+    asked = [q if isinstance(q, str) else None for q in asked]
     given = [t is not None and t == t for t in texts]  # t != t: NaN
-    answers["response_class"] = [classes[t] if ok else FAILURE
-                                 for t, ok in zip(texts, given, strict=True)]
+    # Answers repeat (low temperature, many samples): classify each distinct (answer, question)
+    # once. A dict, not pd.unique: pandas' string hashing stops at a NUL, so it took "a\0b" and
+    # "a\0c" for one.
+    keys = list(zip(texts, asked, strict=True))
+    distinct = list(dict.fromkeys(k for k, ok in zip(keys, given, strict=True) if ok))
+    distinct_texts = [t for t, _ in distinct]
+    scored = classifier.classify_scored(distinct_texts, questions=[q for _, q in distinct])
+    classes = dict(zip(distinct, (c.value for c in scored.classes), strict=True))
+    answers["response_class"] = [classes[k] if ok else FAILURE
+                                 for k, ok in zip(keys, given, strict=True)]
     if explain:
-        why = dict(zip(distinct, AnswerExplainer(classifier.model).explain(distinct, scored),
+        why = dict(zip(distinct, AnswerExplainer(classifier.model).explain(distinct_texts, scored),
                        strict=True))
-        explained = [why[t] if ok else None for t, ok in zip(texts, given, strict=True)]
+        explained = [why[k] if ok else None for k, ok in zip(keys, given, strict=True)]
         answers["class_source"] = CLASSIFIER
         answers["classifier_class"] = answers["response_class"]  # kept when a reviewer relabels
         answers["confidence"] = [e.confidence if e else 1.0 for e in explained]
@@ -480,7 +493,7 @@ def analyze_audit(
     options = options or AnalysisOptions()
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
-    answers = classify_answers(executions, classifier, explain=True)
+    answers = classify_answers(executions, classifier, question_texts, explain=True)
     labels = options.labels
     if labels is not None:
         answers = apply_labels(answers, labels, audit_id)
@@ -505,7 +518,7 @@ def analyze_audit(
     previous_id = None
     if previous is not None and len(previous[1]):
         previous_id, previous_executions = previous
-        before = classify_answers(previous_executions, classifier)
+        before = classify_answers(previous_executions, classifier, question_texts)
         before = before[~before["failed_over"]] if options.exclude_failed_over else before
         before_pairs = region_pairs(before, similarity, order)
         changes = compare_audits(compared, pairs, before, before_pairs, previous_id)

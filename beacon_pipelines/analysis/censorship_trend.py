@@ -27,16 +27,18 @@ class TrendAudit:
     answers: pd.DataFrame | None = None
 
 
-def censorship_trend(audits: Sequence[TrendAudit], classifier=None) -> pd.DataFrame:
+def censorship_trend(
+    audits: Sequence[TrendAudit], classifier=None, question_texts: dict[str, str] | None = None
+) -> pd.DataFrame:
     """One row per (audit, model), oldest audit first. Failed-over answers are left out, as in
-    the analysis's own rates."""
+    the analysis's own rates; `question_texts` (id -> text) are passed to the classifier."""
     rows = []
     for audit in sorted(audits, key=lambda a: a.created_at):
         answers = audit.answers
         if answers is None:
             if audit.executions.empty:
                 continue
-            answers = classify_answers(audit.executions, classifier)
+            answers = classify_answers(audit.executions, classifier, question_texts)
         if answers.empty:
             continue
         answers = answers[~answers["failed_over"]]

@@ -72,8 +72,8 @@ class ResponseClassifier:
         failed: Sequence[bool] | None = None,
         questions: Sequence[str | None] | None = None,
     ) -> list[ResponseClass]:
-        """Class of each answer. `questions` (what was asked) are accepted for callers that
-        have them; the shipped model reads the answer alone."""
+        """Class of each answer. `questions` (what each answer was asked, None where unknown)
+        sharpen evasions: an evasion is relative to what was asked."""
         return self.classify_scored(texts, failed, questions).classes
 
     def classify_scored(
@@ -95,7 +95,8 @@ class ResponseClassifier:
         todo = [i for i, r in enumerate(result) if r is None]
         if todo:
             answers = [texts[i] for i in todo]
-            probs = self.model.probabilities(answers)
+            asked = None if questions is None else [questions[i] for i in todo]
+            probs = self.model.probabilities(answers, asked)
             predicted = self.model.thresholds.decide(probs, answer_lengths(answers))
             probabilities[todo] = probs
             for i, k in zip(todo, predicted, strict=True):
@@ -103,9 +104,11 @@ class ResponseClassifier:
                 result[i] = _short_answer_override(texts[i], _BY_INDEX[k])  # type: ignore[arg-type]
         return ScoredClasses(result, probabilities, by_model)  # type: ignore[arg-type]
 
-    def refusal_probability(self, texts: Sequence[str]) -> np.ndarray:
+    def refusal_probability(
+        self, texts: Sequence[str], questions: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """P(refusal or partial refusal) per answer."""
-        probs = self.model.probabilities(list(texts))
+        probs = self.model.probabilities(list(texts), questions)
         return probs[:, REFUSAL] + probs[:, PARTIAL]
 
 

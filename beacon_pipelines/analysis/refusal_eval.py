@@ -53,6 +53,11 @@ class LabelledAnswers:
     def short_name(self) -> str:
         return _short(self.path)
 
+    @property
+    def questions(self) -> list[str | None]:
+        """What each answer was asked (the `prompt` column), None where the file has none."""
+        return list(self.columns.get("prompt", [None] * len(self.texts)))
+
     def column(self, name: str) -> list[str]:
         """Values of a column; a file without a `model` column is one model (XSTest files are
         one model each), and one without `language` is English."""
@@ -183,8 +188,10 @@ def train_classifier(
     groups = [f"{d.short_name}:{g}" for d in data for g in d.column("model")]
     trained_on = [{"file": d.path.name, "sha256": d.sha256(), "n": len(d.texts)} for d in data]
     label = name or "beacon-char(" + "+".join(d.short_name for d in data) + ")"
+    questions = [q for d in data for q in d.questions]
     model = train(
-        texts, labels, label, config, trained_on, groups=groups, weights=training_weights(data)
+        texts, labels, label, config, trained_on, groups=groups, weights=training_weights(data),
+        questions=questions,
     )
     return ResponseClassifier(model)
 
@@ -263,9 +270,13 @@ class Evaluation:
 
 
 def evaluate(
-    classifier: ResponseClassifier, texts: Sequence[str], labels: Sequence[int]
+    classifier: ResponseClassifier,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    questions: Sequence[str | None] | None = None,
 ) -> Evaluation:
-    return from_predictions(classifier.name, labels, classifier.classify(list(texts)))
+    predicted = classifier.classify(list(texts), questions=questions)
+    return from_predictions(classifier.name, labels, predicted)
 
 
 def predicted_indices(predicted: Sequence[ResponseClass]) -> np.ndarray:
@@ -395,6 +406,7 @@ def cross_validate(
     texts = [t for d in data for t in d.texts]
     labels = [y for d in data for y in d.labels]
     groups = [f"{d.short_name}:{g}" for d in data for g in d.column(group_by)]
+    questions = [q for d in data for q in d.questions]
     weights = np.asarray(training_weights(data))
     predicted = np.zeros(len(texts), dtype=np.int64)
     record = []
@@ -406,9 +418,14 @@ def cross_validate(
             config,
             groups=[groups[r] for r in train_rows],
             weights=weights[train_rows],
+            questions=[questions[r] for r in train_rows],
         )
         classifier = ResponseClassifier(model)
-        predicted[test_rows] = predicted_indices(classifier.classify([texts[r] for r in test_rows]))
+        predicted[test_rows] = predicted_indices(
+            classifier.classify(
+                [texts[r] for r in test_rows], questions=[questions[r] for r in test_rows]
+            )
+        )
         held_out = sorted({groups[r] for r in test_rows})
         record.append({"held_out": held_out, "thresholds": model.thresholds})
         if log:

@@ -1,5 +1,5 @@
-"""What the refusal classifier reads in an answer: hashed character n-grams plus a few
-structural features, for any language and any text.
+"""What the refusal classifier reads in an answer: hashed character n-grams, a few structural
+features, English refusal cues and what was asked, for any language and any text.
 
 - Reasoning models are judged on their final answer: the text after the last closing
   `</think>` (or `◁/think▷`, `</thinking>`, `</reasoning>`). An answer that is only a reasoning
@@ -7,12 +7,17 @@ structural features, for any language and any text.
 - Character n-grams (2 to 4 code points, over lower-cased, whitespace-collapsed text) read
   Chinese and Finnish as well as English, without a tokenizer. They are hashed in numpy
   (a polynomial rolling hash, then a multiplicative hash into 2**bits buckets): deterministic
-  across processes and Python versions, and about ten times faster than scikit-learn's
-  HashingVectorizer, whose per-n-gram Python loop costs ~1 ms per 4 KB answer.
-- Two regions are hashed apart: the opening (where refusals and deflections sit) and the body
-  (head and tail of the answer, capped, so a 5 MB answer costs what a 10 KB one does).
+  across processes and Python versions.
+- Two regions: the opening (where refusals and deflections sit) and the body (head and tail of
+  the answer, capped, so a 5 MB answer costs what a 10 KB one does). An n-gram of the opening
+  goes to its body bucket moved by half the table.
 - Structural features: length of answer and trace, trace-only, share of CJK and Latin letters,
   lists and headings (answers are structured, refusals and lectures rarely are).
+- QUESTION features, when the question is known: how much of its wording the answer shares,
+  what kind of request it was, and a "balanced" answer to a one-sided request.
+- Every step runs over a whole batch of answers at once (numpy over the code points of the
+  batch laid end to end, Arrow's RE2 for the regexes): per answer, Python and numpy's per-call
+  overhead cost more than the arithmetic.
 
 Any str is accepted: NUL bytes, bidi controls, lone surrogates (encoded with surrogatepass).
 """
@@ -25,15 +30,20 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUE_INDEX, extract_features
+from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUES, arrow_strings, cue_matrix
 
 CLOSING_TAGS = ("</think>", "\u25c1/think\u25b7", "</thinking>", "</reasoning>")
 OPENING_TAGS = ("<think>", "\u25c1think\u25b7", "<thinking>", "<reasoning>")
 
-_LIST = re.compile(r"(?m)^[ \t]*(?:\d+[.)]|[-*\u2022])[ \t]")
-_HEADING = re.compile(r"(?m)^[ \t]*(?:#{1,6}[ \t]|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)")
+# A list item and a heading, each matched to the end of its line: Arrow's counts restart
+# the search after each match as if at the start of a line.
+_LIST_RE2 = r"(?m)^[ \t]*(?:\d+[.)]|[-*\x{2022}])[ \t][^\n]*"
+_HEADING_RE2 = r"(?m)^[ \t]*(?:#{1,6}[ \t][^\n]*|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)"
+_LIST = re.compile(_LIST_RE2.replace("\\x{2022}", "\u2022"))
+_HEADING = re.compile(_HEADING_RE2)
 
 _SPACE_CODE = np.array([32], dtype=np.uint64)
 _PRIME = np.uint64(1099511628211)  # FNV prime: mixes each code point into the rolling hash
@@ -57,6 +67,40 @@ STRUCTURAL = (
     "other_script_share",
 )
 
+# What was asked against what was answered ("an evasion is relative to what was asked"): how
+# much of the question's wording the answer's opening and body share (character n-gram
+# cosine, any language), what kind of request it was, and a "balanced" answer to a request
+# for a one-sided text. All 0 when the question is unknown.
+QUESTION = (
+    "has_question",
+    "q_cos_opening",
+    "q_cos_body",
+    "q_cos<.05",
+    "q_cos<.1",
+    "q_cos<.2",
+    "q_cos<.3",
+    "q_cos>=.3",
+    "asks_criticism",
+    "asks_essay",
+    "asks_argument",
+    "one_sided_asked_balance_given",
+)
+_COS_BINS = (0.05, 0.1, 0.2, 0.3)
+_ASKS = {
+    "asks_criticism": (
+        r"critici|critiqu|condemn|denounc|against|negative|faults?\b|failures?|wrong|"
+        r"批评|批判|谴责|指责|反对|问题|kritisoi|kritiik|arvostel|tuomitse|vastaan"
+    ),
+    "asks_essay": (
+        r"essay|article|speech|poem|story|letter|blog|op-ed|editorial|"
+        r"文章|论文|演讲|短文|essee|artikkel|puhe|kirjoit|teksti"
+    ),
+    "asks_argument": (
+        r"\bargu(?:e|ing|ment)|persua|convinc|make the case|explain why|in favou?r of|"
+        r"论证|说服|为什么|perustel|vakuut|miksi"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
@@ -68,13 +112,24 @@ class FeatureConfig:
     tail_chars: int = 600  # ... and last tail_chars
     opening_weight: float = 1.0  # scale of the opening block against the body block
     cues: bool = True  # named English refusal cues (refusal_cues) as binary features
+    question: bool = True  # QUESTION features (what was asked against what was answered)
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @property
     def n_features(self) -> int:
-        return 2**self.bits + len(STRUCTURAL) + (len(CUE_FEATURES) if self.cues else 0)
+        return len(feature_names(self, hashed=False)) + 2**self.bits
+
+
+def feature_names(config: FeatureConfig, hashed: bool = True) -> list[str]:
+    """Name of each column of featurize(): hashed buckets (`bucket:N`, opening and body share
+    them), then STRUCTURAL, the cues and the QUESTION features."""
+    names = [f"bucket:{i}" for i in range(2**config.bits)] if hashed else []
+    names += list(STRUCTURAL)
+    names += list(CUE_FEATURES) if config.cues else []
+    names += list(QUESTION) if config.question else []
+    return names
 
 
 @dataclass(frozen=True)
@@ -232,58 +287,382 @@ def body_text(answer: str, config: FeatureConfig) -> str:
     return answer[: config.head_chars] + " \u2026 " + answer[-config.tail_chars :]
 
 
+def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start offset of each segment and the segment of each position, for segments of these
+    lengths laid end to end."""
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return starts, np.repeat(np.arange(len(lengths)), lengths)
+
+
+def _normalised_batch(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """_normalised_codepoints of every string, laid end to end, and the length of each."""
+    lows = [s.lower() for s in strings]
+    lengths = np.fromiter(map(len, lows), dtype=np.int64, count=len(lows))
+    # uint32 (a copy: frombuffer's array is read-only): half the memory traffic of uint64.
+    c = np.frombuffer("".join(lows).encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(
+        np.uint32
+    )
+    c[(c == 0x2019) | (c == 0x2018)] = 0x27
+    c[(c >= 0x31) & (c <= 0x39)] = 0x30
+    space = (c == 32) | ((c >= 9) & (c <= 13)) | (c == 0x85) | (c == 0xA0)
+    space |= (c == 0x2028) | (c == 0x2029) | (c == 0x3000)
+    c[space] = 32
+    starts, seg = _segments(lengths)
+    # A space right after a space goes, and so does a leading one.
+    after_space = np.empty(len(c), dtype=bool)
+    after_space[1:] = space[:-1]
+    after_space[starts[lengths > 0]] = True
+    keep = ~(space & after_space)
+    return c[keep], np.bincount(seg[keep], minlength=len(lengths)).astype(np.int64)
+
+
+def _ngram_keys(c: np.ndarray, lengths: np.ndarray, config: FeatureConfig):
+    """For each n (ngram_min..ngram_max): the key (segment << bits | bucket) of the n-gram
+    starting at each position of the segments laid end to end, each padded with a space at
+    both ends (_ngram_buckets over a whole batch at once); an n-gram that runs past its
+    segment's end gets the key `sentinel` (segment len(lengths)), which sorts last. Also
+    the padded segments' starts. Keys are uint32 when they fit (sorting is twice as fast)."""
+    n_rows = len(lengths)
+    dtype = np.uint32 if n_rows.bit_length() + config.bits <= 32 else np.uint64
+    padded_lengths = lengths + 2
+    padded_starts, padded_seg = _segments(padded_lengths)
+    starts, _ = _segments(lengths)
+    padded = np.full(int(padded_lengths.sum()), 32, dtype=np.uint64)
+    padded[np.arange(len(c)) + np.repeat(padded_starts + 1 - starts, lengths)] = c
+    rows = padded_seg.astype(dtype) << dtype(config.bits)
+    ends = padded_starts + padded_lengths
+    sentinel = dtype(n_rows) << dtype(config.bits)
+    shift = np.uint64(64 - config.bits)
+    salt = _REGION_SALT["body"]
+    h = padded.copy()
+    out = []
+    for n in range(1, config.ngram_max + 1):
+        if n > 1:
+            h = h[:-1] * _PRIME + padded[n - 1 :]
+        if n >= config.ngram_min:
+            salted = h ^ np.uint64((salt + 0x9E37 * n) & 0xFFFFFFFFFFFFFFFF)
+            keys = ((salted * _MIX) >> shift).astype(dtype)
+            keys |= rows[: len(h)]
+            # The n-grams starting in the last n - 1 positions of a segment run past it.
+            past = (ends[:, None] - np.arange(1, n)).ravel()
+            keys[past[(past >= 0) & (past < len(keys))]] = sentinel
+            out.append((n, keys))
+    return out, padded_starts, sentinel
+
+
+_SUBLINEAR = 1.0 + np.log(np.maximum(np.arange(256), 1))  # 1 + log(count), looked up
+
+
+def _block_keys(
+    keys: np.ndarray, sentinel, n_rows: int, bits: int, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_block of every row, from the key (row << bits | bucket) of each of its n-grams:
+    (rows, columns, values) sorted by row then column; `sentinel` keys are dropped."""
+    keys = np.sort(keys)  # np.sort is SIMD; np.unique is 5x slower here
+    keys = keys[: np.searchsorted(keys, sentinel)]
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    counts = np.diff(at, append=len(keys))
+    keys = keys[at]
+    r = (keys >> keys.dtype.type(bits)).astype(np.intp)
+    values = _SUBLINEAR[np.minimum(counts, len(_SUBLINEAR) - 1)]
+    long_tail = counts >= len(_SUBLINEAR)
+    if long_tail.any():
+        values[long_tail] = 1.0 + np.log(counts[long_tail])
+    norms = np.sqrt(np.bincount(r, weights=values * values, minlength=n_rows))
+    values *= weight / norms[r]
+    return r, (keys & keys.dtype.type((1 << bits) - 1)).astype(np.int32), values
+
+
+def _hashed_blocks(
+    strings: Sequence[str], config: FeatureConfig, regions: tuple[str, ...] = ("open", "body")
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The n-gram blocks of each string, (rows, columns, values) by row: "body" reads the
+    whole (normalised) string, "open" its first opening_chars code points."""
+    codes, lengths = _normalised_batch(strings)
+    return _blocks(codes, lengths, config, regions)
+
+
+def _blocks(
+    codes: np.ndarray, lengths: np.ndarray, config: FeatureConfig, regions: tuple[str, ...]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """_hashed_blocks of strings already normalised and laid end to end.
+
+    Both regions hash an n-gram to the same bucket, the opening's moved by half the table, so
+    a text no longer than the opening has its opening block for free: its body block, moved.
+    Only longer texts have their openings counted apart."""
+    n = len(lengths)
+    grams, padded_starts, sentinel = _ngram_keys(codes, lengths, config)
+    body = _block_keys(np.concatenate([k for _, k in grams]), sentinel, n, config.bits, 1.0)
+    blocks = {"body": body}
+    if "open" not in regions:
+        return blocks
+    short = lengths <= config.opening_chars
+    own = short[body[0]]
+    # A long text's opening: the n-grams within its padded segment's first opening_chars + 1
+    # positions (the leading space and the opening).
+    long_starts = padded_starts[~short]
+    span = np.arange(config.opening_chars + 1)
+    opening_keys = [
+        keys[(long_starts[:, None] + span[: config.opening_chars + 2 - gram]).ravel()]
+        for gram, keys in grams
+    ]
+    long_block = _block_keys(
+        np.concatenate(opening_keys), sentinel, n, config.bits, 1.0
+    )
+    rows = np.concatenate((body[0][own], long_block[0]))
+    order = np.argsort(rows, kind="stable")
+    cols = (np.concatenate((body[1][own], long_block[1])) + (1 << (config.bits - 1))) & (
+        (1 << config.bits) - 1
+    )
+    values = np.concatenate((body[2][own], long_block[2])) * config.opening_weight
+    blocks["open"] = (rows[order], cols[order], values[order])
+    if "body" not in regions:
+        del blocks["body"]
+    return blocks
+
+
 BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis
 
 
-def featurize(texts: Sequence[str | None], config: FeatureConfig) -> sp.csr_matrix:
-    """(len(texts), config.n_features) sparse matrix of the features of each text."""
+def featurize(
+    texts: Sequence[str | None],
+    config: FeatureConfig,
+    questions: Sequence[str | None] | None = None,
+) -> sp.csr_matrix:
+    """(len(texts), config.n_features) sparse matrix of the features of each text; `questions`
+    (what each answer was asked, None where unknown) feed the QUESTION features of a config
+    that has them."""
+    if questions is not None and len(questions) != len(texts):
+        raise ValueError(f"{len(questions)} questions for {len(texts)} answers")
     if len(texts) <= BATCH:
-        return _featurize(texts, config)
-    return sp.vstack(
-        [_featurize(texts[i : i + BATCH], config) for i in range(0, len(texts), BATCH)],
-        format="csr",
-    )
+        return _featurize(texts, config, questions)
+    parts = []
+    for i in range(0, len(texts), BATCH):
+        asked = None if questions is None else questions[i : i + BATCH]
+        parts.append(_featurize(texts[i : i + BATCH], config, asked))
+    return sp.vstack(parts, format="csr")
 
 
-def _featurize(texts: Sequence[str | None], config: FeatureConfig) -> sp.csr_matrix:
-    """featurize() of one batch.
+CHUNK_CHARS = 250_000  # characters read per chunk: its arrays stay in the CPU's caches
+
+
+def _chunks(texts: Sequence[str | None], config: FeatureConfig) -> list[tuple[int, int]]:
+    """(start, end) of runs of at most BATCH texts reading about CHUNK_CHARS characters:
+    one pass over a batch of long answers laid end to end spills out of the caches, and
+    costs more than the per-answer overhead it saves."""
+    cap = config.head_chars + config.tail_chars
+    chunks, start, total = [], 0, 0
+    for i, text in enumerate(texts):
+        total += min(len(text), cap) if isinstance(text, str) else 0
+        if total >= CHUNK_CHARS or i + 1 - start >= BATCH:
+            chunks.append((start, i + 1))
+            start, total = i + 1, 0
+    if start < len(texts) or not chunks:
+        chunks.append((start, len(texts)))
+    return chunks
+
+
+def _featurize(
+    texts: Sequence[str | None],
+    config: FeatureConfig,
+    questions: Sequence[str | None] | None = None,
+) -> sp.csr_matrix:
+    """featurize() of one batch, every step over the whole batch at once (numpy and Arrow):
+    per-answer Python and numpy calls cost more than the arithmetic.
 
     Column indices within a row may repeat (the opening and body blocks can share a bucket):
     products with a weight vector sum them, as they should; call sum_duplicates() before
     anything that needs canonical CSR."""
-    indptr = [0]
-    all_cols: list[np.ndarray] = []
-    all_vals: list[np.ndarray] = []
-    base = 2**config.bits
-    extra_cols = np.arange(base, base + len(STRUCTURAL), dtype=np.int64)
-    cue_base = base + len(STRUCTURAL)
-    for raw in texts:
-        parsed = split_reasoning(raw if isinstance(raw, str) else "")
-        answer = parsed.answer.lstrip()
-        opening = _normalised_codepoints(answer[: config.opening_chars * 2])
-        body = _normalised_codepoints(body_text(answer, config))
-        oc, ov = _block(
-            _ngram_buckets(opening[: config.opening_chars], config, _REGION_SALT["open"]),
-            config.opening_weight,
-        )
-        bc, bv = _block(_ngram_buckets(body, config, _REGION_SALT["body"]), 1.0)
-        all_cols += [oc, bc, extra_cols]
-        all_vals += [ov, bv, np.asarray(structural(parsed, body, config.tail_chars))]
-        n = len(oc) + len(bc) + len(extra_cols)
-        if config.cues:
-            cues = np.array(
-                sorted({cue_base + CUE_INDEX[f] for f in extract_features(answer)}),
-                dtype=np.int64,
-            )
-            all_cols.append(cues)
-            all_vals.append(np.full(len(cues), CUE_WEIGHT))
-            n += len(cues)
-        indptr.append(indptr[-1] + n)
-    return sp.csr_matrix(
-        (
-            np.concatenate(all_vals) if all_vals else np.zeros(0),
-            np.concatenate(all_cols) if all_cols else np.zeros(0, dtype=np.int64),
-            np.asarray(indptr, dtype=np.int64),
-        ),
-        shape=(len(texts), config.n_features),
+    n = len(texts)
+    parsed = [split_reasoning(raw if isinstance(raw, str) else "") for raw in texts]
+    answers = [p.answer.lstrip() for p in parsed]
+    bodies = [body_text(a, config) for a in answers]
+    # The code point arithmetic in chunks whose arrays stay in the CPU's caches; the regexes
+    # (Arrow compiles each pattern once per call) over the whole batch.
+    openings, body_blocks, scripts = [], [], []
+    for start, end in _chunks(bodies, config):
+        codes, lengths = _normalised_batch(bodies[start:end])
+        blocks = _blocks(codes, lengths, config, ("open", "body"))
+        for region, out in (("open", openings), ("body", body_blocks)):
+            rows, cols, values = blocks[region]
+            out.append((rows + start, cols, values))
+        scripts.append(_script_features(codes, lengths, config.tail_chars))
+    opening, body = (
+        tuple(np.concatenate(part) for part in zip(*triples, strict=True))
+        for triples in (openings, body_blocks)
     )
+    dense = [_structural_batch(parsed, np.vstack(scripts))]
+    if config.cues:
+        dense.append(cue_matrix(answers) * CUE_WEIGHT)
+    if config.question:
+        dense.append(_question_features(answers, questions, opening, body, config))
+    extra = np.hstack(dense)
+    extra_rows, extra_cols = np.nonzero(extra)
+    parts = [
+        (opening[0], opening[1], opening[2]),
+        (body[0], body[1], body[2]),
+        (extra_rows, extra_cols + 2**config.bits, extra[extra_rows, extra_cols]),
+    ]
+    # Each part is sorted by row: lay each row's entries of every part side by side.
+    counts = [np.bincount(rows, minlength=n) for rows, _, _ in parts]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sum(counts), out=indptr[1:])
+    total = int(indptr[-1])
+    cols = np.empty(total, dtype=np.int64)
+    values = np.empty(total, dtype=np.float64)
+    before = indptr[:-1].copy()  # where each row's entries of the next part go
+    for (rows, c, v), count in zip(parts, counts, strict=True):
+        starts, _ = _segments(count)
+        at = before[rows] + np.arange(len(rows)) - starts[rows]
+        cols[at] = c
+        values[at] = v
+        before += count
+    return sp.csr_matrix((values, cols, indptr), shape=(n, config.n_features))
+
+
+def _structural_batch(parsed: Sequence[Parsed], scripts: np.ndarray) -> np.ndarray:
+    """STRUCTURAL features of each answer (rows), given the _script_features of each."""
+    n = len(parsed)
+    heads = arrow_strings([p.answer[:4000] for p in parsed])
+    n_chars = np.fromiter((len(p.answer.strip()) for p in parsed), dtype=np.float64, count=n)
+    trace = np.fromiter((p.trace_chars for p in parsed), dtype=np.float64, count=n)
+    trace_only = np.fromiter((p.trace_only for p in parsed), dtype=np.float64, count=n)
+
+    def counts(pattern: str) -> np.ndarray:
+        return pc.count_substring_regex(heads, pattern).to_numpy(zero_copy_only=False)
+
+    return np.column_stack(
+        [
+            np.log1p(n_chars) / 10,
+            np.log1p(trace) / 10,
+            trace_only,
+            (trace > 0).astype(np.float64),
+            scripts[:, 0],
+            scripts[:, 1],
+            np.minimum(counts(_LIST_RE2), 20) / 20,
+            np.minimum(counts(_HEADING_RE2), 10) / 10,
+            np.minimum(pc.count_substring(heads, "\n\n").to_numpy(zero_copy_only=False), 20) / 20,
+            (n_chars < 400).astype(np.float64),
+            scripts[:, 2],
+            scripts[:, 3],
+            scripts[:, 4],
+        ]
+    )
+
+
+def _script_features(body: np.ndarray, lengths: np.ndarray, tail_chars: int) -> np.ndarray:
+    """Per body (rows), from their normalised code points laid end to end: CJK share, Latin
+    share, script switches in the head and in the tail, share of other scripts' letters."""
+    n = len(lengths)
+    script = _scripts(body)
+    starts, seg = _segments(lengths)
+    safe = np.maximum(lengths, 1)
+    letter = script > 0
+
+    def per_row(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(seg[mask], minlength=n).astype(np.float64)
+
+    letters = per_row(letter)
+    position = np.arange(len(body)) - starts[seg]
+    seg_length = lengths[seg]
+    in_tail = position >= seg_length - tail_chars
+    # The head is all but the tail when the body is over twice the tail, else the whole body.
+    in_head = ~in_tail | (seg_length <= 2 * tail_chars)
+    return np.column_stack(
+        [
+            per_row(script == 2) / safe,
+            per_row(script == 1) / safe,
+            _switch_rates(script, seg, in_head & letter, n),
+            _switch_rates(script, seg, in_tail & letter, n),
+            per_row(script == 3) / np.maximum(letters, 1),
+        ]
+    )
+
+
+def _switch_rates(script: np.ndarray, seg: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+    """_switch_rate of each segment's chosen letters."""
+    at = np.flatnonzero(chosen)
+    s, g = script[at], seg[at]
+    switch = (g[1:] == g[:-1]) & (s[1:] != s[:-1])
+    letters = np.bincount(g, minlength=n)
+    switches = np.bincount(g[1:][switch], minlength=n)
+    rate = np.minimum(switches / np.maximum(letters - 1, 1) * 10, 1.0)
+    return np.where(letters >= 2, rate, 0.0)
+
+
+def _csr(block: tuple[np.ndarray, np.ndarray, np.ndarray], n: int, width: int) -> sp.csr_matrix:
+    rows, cols, values = block
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((values, cols, indptr), shape=(n, width))
+
+
+def _row_products(
+    asked: tuple[np.ndarray, np.ndarray, np.ndarray],
+    which: np.ndarray,
+    block: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n: int,
+    bits: int,
+) -> np.ndarray:
+    """Dot product of each answer's block with its question's (row which[i] of `asked`): the
+    entries they share, found by a sorted join on (question, bucket)."""
+    q_keys = asked[0].astype(np.int64) << bits | asked[1]
+    order = np.argsort(q_keys)  # few: the distinct questions' n-grams
+    q_keys, q_values = q_keys[order], asked[2][order]
+    if len(q_keys) == 0:
+        return np.zeros(n)
+    rows, cols, values = block
+    a_keys = which[rows] << bits | cols
+    at = np.minimum(np.searchsorted(q_keys, a_keys), len(q_keys) - 1)
+    shared = q_keys[at] == a_keys
+    products = np.bincount(rows[shared], weights=values[shared] * q_values[at[shared]], minlength=n)
+    return products.astype(np.float64)  # bincount of nothing is int
+
+
+def _question_features(
+    answers: Sequence[str],
+    questions: Sequence[str | None] | None,
+    opening: tuple[np.ndarray, np.ndarray, np.ndarray],
+    body: tuple[np.ndarray, np.ndarray, np.ndarray],
+    config: FeatureConfig,
+) -> np.ndarray:
+    """QUESTION features of each answer, given the n-gram blocks of its opening and body."""
+    n = len(answers)
+    out = np.zeros((n, len(QUESTION)))
+    if questions is None:
+        return out
+    has = np.array([isinstance(q, str) and bool(q.strip()) for q in questions])
+    if not has.any():
+        return out
+    # An audit asks a few questions many times: each distinct one is read once.
+    index: dict[str, int] = {}
+    which = np.fromiter(
+        (index.setdefault(q if isinstance(q, str) else "", len(index)) for q in questions),
+        dtype=np.int64,
+        count=n,
+    )
+    distinct = list(index)
+    asked_blocks = _hashed_blocks(distinct, config)
+    cosines = []
+    for region, block in (("open", opening), ("body", body)):
+        cosines.append(_row_products(asked_blocks[region], which, block, n, config.bits))
+    # Each block has norm 1 (openings opening_weight): the product is the cosine.
+    cosines[0] /= config.opening_weight**2
+    out[:, 0] = 1.0
+    out[:, 1], out[:, 2] = cosines
+    bin_index = np.searchsorted(_COS_BINS, cosines[1], side="right")
+    out[np.arange(n), 3 + bin_index] = 1.0
+    lowered = pc.utf8_lower(arrow_strings(distinct))
+    for i, pattern in enumerate(_ASKS.values()):
+        asks = pc.match_substring_regex(lowered, pattern).to_numpy(zero_copy_only=False)
+        out[:, 8 + i] = asks[which]
+    balance = pc.match_substring_regex(
+        pc.utf8_lower(arrow_strings([a[:3000] for a in answers])), CUES["balance"]
+    ).to_numpy(zero_copy_only=False)
+    out[:, 11] = (out[:, 8].astype(bool) | out[:, 10].astype(bool)) & balance
+    out[~has] = 0.0
+    return out

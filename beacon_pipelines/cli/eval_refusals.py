@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 EXIT_OK, EXIT_USAGE = 0, 2
-SHIPPED_NAME = "beacon-char-v2"
+SHIPPED_NAME = "beacon-char-v3"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         # CPU time of this process: the classifier is single-threaded, and wall time on a
         # shared machine measures the neighbours.
         started = time.process_time()
-        result = evaluate(scorer, data.texts, data.labels)
+        result = evaluate(scorer, data.texts, data.labels, data.questions)
         seconds += time.process_time() - started
         answers += len(data.texts)
         results.append(result)

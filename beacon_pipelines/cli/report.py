@@ -56,7 +56,8 @@ def rerender_report(
     store = ExecutionStore(store_url)
     try:
         analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog, labels)
-        trend = stored_trend(store, analysed.plan, analysis=analysed.analysis)
+        trend = stored_trend(store, analysed.plan, analysis=analysed.analysis,
+                             catalog=catalog)
         display_url = store.display_url
     finally:
         store.dispose()

@@ -100,13 +100,16 @@ def stored_trend(
     plan: AuditPlan,
     last: int = LAST_AUDITS,
     analysis: AuditAnalysis | None = None,
+    catalog: Catalog | None = None,
 ) -> pd.DataFrame:
     """Censorship rate per model over the last audits of the plan's question set; the plan's
-    own audit as `analysis` has it (reviewer's labels included), when given."""
+    own audit as `analysis` has it (reviewer's labels included), when given; the others
+    classified against the catalog's question texts when given, as the analysis does."""
     audits = [
         TrendAudit(p.audit_id, p.created_at, pd.DataFrame(), analysis.answers)
         if analysis is not None and p.audit_id == analysis.audit_id
         else TrendAudit(p.audit_id, p.created_at, store.executions_frame(p.audit_id))
         for p in same_question_set(store, plan, last)
     ]
-    return censorship_trend(audits)
+    texts = {q.id: q.text for q in catalog.questions} if catalog else None
+    return censorship_trend(audits, question_texts=texts)

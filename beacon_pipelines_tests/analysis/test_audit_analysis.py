@@ -212,3 +212,35 @@ def test_answers_that_differ_only_after_a_nul_byte_are_classified_apart():
     for r in rows:
         assert answers.loc[r["region"], "response"] == r["response"]
         assert answers.loc[r["region"], "response_class"] == classify_response(r["response"])
+
+
+def test_each_answer_is_classified_against_its_own_question():
+    """An evasion is relative to what was asked: the classifier gets each answer's question
+    text, and one answer to two questions is classified once per question."""
+    from beacon_pipelines.analysis.audit_analysis import classify_answers
+    from beacon_pipelines.analysis.classify import default_classifier
+
+    seen = []
+
+    class Recording(type(default_classifier())):
+        def classify_scored(self, texts, failed=None, questions=None):
+            seen.append(list(zip(texts, questions, strict=True)))
+            return super().classify_scored(texts, failed, questions)
+
+    recording = Recording(default_classifier().model)
+    rows = [
+        row("qwen", "US", Q, "Same words.", sample=0),
+        row("qwen", "EU", Q, "Same words.", sample=0),
+        row("qwen", "US", "math_basic", "Same words.", sample=0),
+        row("qwen", "ASIA", "unknown_question", "Other words.", sample=0),
+    ]
+    answers = classify_answers(frame(rows), recording, QUESTION_TEXTS)
+    assert sorted(seen[0], key=str) == sorted(
+        [
+            ("Same words.", QUESTION_TEXTS[Q]),
+            ("Same words.", QUESTION_TEXTS["math_basic"]),
+            ("Other words.", None),
+        ],
+        key=str,
+    )
+    assert len(answers) == 4 and answers["response_class"].notna().all()

@@ -79,7 +79,7 @@ def test_cli_prints_the_matrix_and_ends_with_the_summary_line(tmp_path, capsys):
     match = LAST_LINE.match(out[-1])
     assert match, out[-1]
     assert match.group(1) == "1.000" and match.group(3) == "4"
-    assert match.group(4) == "beacon-char-v2"
+    assert match.group(4) == "beacon-char-v3"
     assert match.group(5) == "1.000" and match.group(6) == "nan"
 
 
@@ -212,3 +212,14 @@ def test_shipped_model_was_trained_on_the_shared_data():
     assert [t["file"] for t in trained_on] == [f.name for f in files]
     for entry, f in zip(trained_on, files, strict=True):
         assert entry["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest(), f
+
+
+def test_the_prompt_column_is_what_each_answer_was_asked(tmp_path):
+    asked = write_csv(
+        tmp_path / "asked.csv",
+        [("Paris.", "1_full_compliance", "Capital of France?")],
+        ("completion", "final_label", "prompt"),
+    )
+    assert load_labelled(asked).questions == ["Capital of France?"]
+    bare = write_csv(tmp_path / "bare.csv", [("Paris.", "1_full_compliance")])
+    assert load_labelled(bare).questions == [None]

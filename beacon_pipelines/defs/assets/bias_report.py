@@ -72,7 +72,7 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
                 "execution store": execution_store.display_url,
             },
             report_run_id=context.run.run_id,
-            trend=stored_trend(execution_store, plan, analysis=bias_analysis),
+            trend=stored_trend(execution_store, plan, analysis=bias_analysis, catalog=catalog),
         )
         try:
             written = write_audit_report(inputs, out_dir, signing_key=signing.signing_key)
