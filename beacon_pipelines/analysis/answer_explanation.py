@@ -26,16 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from beacon_pipelines.analysis.classify import ResponseClass, ScoredClasses
-from beacon_pipelines.analysis.refusal_cues import CUE_INDEX, extract_features
+from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUE_INDEX, cue_matrix
 from beacon_pipelines.analysis.refusal_features import (
-    _REGION_SALT,
     BATCH,
     CUE_WEIGHT,
     STRUCTURAL,
     FeatureConfig,
-    _ngram_buckets,
-    _normalised_codepoints,
     body_text,
+    ngram_occurrences,
     split_reasoning,
 )
 from beacon_pipelines.analysis.refusal_model import CLASSES, RefusalModel
@@ -54,7 +52,7 @@ CALL_FAILED = "call failed"
 NO_TEXT = "empty: no letter or digit"
 SHORT_ANSWER_RULE = "short-answer rule (the model alone said substantive)"
 _SPACE = 32
-# The whitespace the n-gram normalisation collapses (refusal_features._normalised_codepoints).
+# The whitespace the n-gram normalisation collapses (refusal_features._normalised_batch).
 _WHITESPACE = re.compile("[\t-\r \x85\xa0\u2028\u2029\u3000]+")
 _PUNCTUATION = "\"'.,;:!?()[]{}<>«»“”‘’*_`~"
 
@@ -99,23 +97,26 @@ class AnswerExplainer:
             todo.append((i, answer, self._pairs.index((chosen, runner_up))))
         for begin in range(0, len(todo), BATCH):
             batch = todo[begin : begin + BATCH]
-            words = self._words([a for _, a, _ in batch], np.array([p for _, _, p in batch]))
-            for (i, answer, pair), found in zip(batch, words, strict=True):
-                cues = self._cues(answer, pair)
+            answers = [a for _, a, _ in batch]
+            words = self._words(answers, np.array([p for _, _, p in batch]))
+            # The cue regexes over the whole batch at once: per answer, Arrow's per-call
+            # overhead cost several times the classification.
+            present = cue_matrix(answers) if self.config.cues else None
+            for k, ((i, _, pair), found) in enumerate(zip(batch, words, strict=True)):
+                cues = [] if present is None else self._cues(present[k], pair)
                 if scored.model_classes[i] is not scored.classes[i]:
                     cues.insert(0, SHORT_ANSWER_RULE)
                 out[i] = Explanation(out[i].confidence, ", ".join(cues),
                                      WORD_SEPARATOR.join(found))
         return out
 
-    def _cues(self, answer: str, pair: int) -> list[str]:
-        if not self.config.cues:
-            return []
+    def _cues(self, present: np.ndarray, pair: int) -> list[str]:
+        """The cues to show of an answer whose row of cue_matrix is `present`."""
         toward = self._toward[pair]
         # A density bucket of 0 says what is absent; the cues shown are what the answer says.
         pushes = [
             (CUE_WEIGHT * toward[self._cue_base + CUE_INDEX[name]], name)
-            for name in set(extract_features(answer))
+            for name in (CUE_FEATURES[j] for j in np.flatnonzero(present))
             if not (name.startswith("share:") and name.endswith(":0"))
         ]
         strongest = sorted((p for p in pushes if p[0] > 0), reverse=True)
@@ -123,28 +124,12 @@ class AnswerExplainer:
 
     def _words(self, answers: list[str], pairs: np.ndarray) -> list[list[str]]:
         """The deciding words of each answer; `pairs`: the row of _toward of each."""
-        config = self.config
-        sources = [body_text(a, config) for a in answers]
-        body = block_units(
-            [_normalised_codepoints(s) for s in sources],
-            config, _REGION_SALT["body"], 1.0, self._toward, pairs,
-        )
-        opening = block_units(
-            [_normalised_codepoints(a[: config.opening_chars * 2])[: config.opening_chars]
-             for a in answers],
-            config, _REGION_SALT["open"], config.opening_weight, self._toward, pairs,
-        )
-        if body is None or opening is None:
-            return [[] for _ in answers]
-        pushes = body.pushes.copy()
-        # The opening is the body's beginning, cut into the same units: the k-th unit of an
-        # answer's opening is the k-th of its body (the opening's last word may be cut short).
-        k = opening.index_in_text()
-        fits = k < body.units_of_text()[opening.owner]
-        np.add.at(pushes, body.units_before[opening.owner[fits]] + k[fits], opening.pushes[fits])
+        sources = [body_text(a, self.config) for a in answers]
+        units = word_units(sources, self.config, self._toward, pairs)
+        pushes = units.pushes
         # Units by answer, strongest first.
-        order = np.lexsort((-pushes, body.owner))
-        bounds = np.searchsorted(body.owner[order], np.arange(len(answers) + 1))
+        order = np.lexsort((-pushes, units.owner))
+        bounds = np.searchsorted(units.owner[order], np.arange(len(answers) + 1))
         out = []
         for t, source in enumerate(sources):
             ranked = order[bounds[t] : bounds[t + 1]][: MAX_WORDS * 4]
@@ -156,17 +141,17 @@ class AnswerExplainer:
                 if written is None:
                     written = [w for w in _WHITESPACE.split(source) if w]
                 # A word that comes twice is shown once, at its strongest.
-                found.setdefault(body.key(unit), _display(body.written(unit, written)))
+                found.setdefault(units.key(unit), _display(units.written(unit, written)))
             out.append(list(found.values()))
         return out
 
 
 @dataclass(frozen=True)
-class BlockUnits:
-    """The units of one block (opening or body) of a batch of answers, and how hard each
-    pushes toward a class. A unit is a word, or a chunk of a long or unspaced one."""
+class WordUnits:
+    """The units of a batch of answers, and how hard each pushes toward a class. A unit is a
+    word, or a chunk of a long or unspaced one."""
 
-    text: str  # the answers' normalised blocks, each padded with a space at each end
+    text: str  # the answers' normalised bodies, each padded with a space at each end
     owner: np.ndarray  # per unit: which answer of the batch it is from
     first: np.ndarray  # where it starts in `text`
     length: np.ndarray  # its characters
@@ -174,13 +159,6 @@ class BlockUnits:
     word: np.ndarray  # its word's index within its answer
     offset: np.ndarray  # where it starts in that word
     word_length: np.ndarray  # the characters of that word
-    units_before: np.ndarray  # per answer: units of the answers before it
-
-    def units_of_text(self) -> np.ndarray:
-        return np.diff(np.append(self.units_before, len(self.owner)))
-
-    def index_in_text(self) -> np.ndarray:
-        return np.arange(len(self.owner)) - self.units_before[self.owner]
 
     def key(self, unit: int) -> str:
         a = int(self.first[unit])
@@ -188,7 +166,7 @@ class BlockUnits:
 
     def written(self, unit: int, words: list[str]) -> str:
         """The unit as the answer wrote it (case and digits kept), when the written word
-        (`words`: the answer's block split on whitespace) lines up with the normalised one."""
+        (`words`: the answer's body split on whitespace) lines up with the normalised one."""
         w, key = int(self.word[unit]), self.key(unit)
         if w < len(words) and len(words[w]) == int(self.word_length[unit]):
             off = int(self.offset[unit])
@@ -196,51 +174,28 @@ class BlockUnits:
         return key
 
 
-def block_units(
-    blocks: list[np.ndarray],
-    config: FeatureConfig,
-    salt: int,
-    weight: float,
-    toward: np.ndarray,
-    pairs: np.ndarray,
-) -> BlockUnits | None:
-    """The units of one block of each answer (`blocks`: its normalised code points) and their
-    pushes along row pairs[i] of `toward` (a weight per feature) for answer i; None when the
-    hashing's layout is not the one this module knows."""
-    bits = config.bits
-    buckets = [_ngram_buckets(codes, config, salt) for codes in blocks]
-    # The hashing pads each block with a space at each end and gives, for n = ngram_min ..
-    # ngram_max, the n-grams starting at 0, 1, ... of the padded block: one run per (block, n).
-    padded = np.array([len(codes) + 2 for codes in blocks], dtype=np.int64)
-    sizes = np.arange(config.ngram_min, config.ngram_max + 1)
-    runs = np.maximum(padded[:, None] - sizes[None, :] + 1, 0)  # (block, n) run lengths
-    runs[padded[:, None] < sizes[None, :]] = 0
-    if not np.array_equal(runs.sum(axis=1), [len(b) for b in buckets]):
-        return None
-    bucket = np.concatenate(buckets) if buckets else np.zeros(0, dtype=np.int64)
-    run_lengths = runs.ravel()
-    run_first = np.cumsum(run_lengths) - run_lengths  # where each run starts in `bucket`
-    block_at = np.cumsum(padded) - padded  # where each padded block starts in `chars`
-    run_block = np.repeat(np.arange(len(blocks)), runs.shape[1])
-    # The start of each n-gram in the concatenated padded blocks.
-    start = np.arange(len(bucket)) + np.repeat(block_at[run_block] - run_first, run_lengths)
-    owner = np.repeat(run_block, run_lengths)
-    # Each answer's feature values as refusal_features makes them: sublinear term frequency,
-    # L2-normalised to `weight`; an n-gram seen k times has one value, a k-th per occurrence.
-    keys, column, occurrences = np.unique(
-        owner * (1 << bits) + bucket, return_inverse=True, return_counts=True
-    )
-    values = 1.0 + np.log(occurrences)
-    key_owner = keys >> bits
-    norms = np.sqrt(np.bincount(key_owner, weights=values * values, minlength=len(blocks)))
-    values *= weight / norms[key_owner]
-    push = (values / occurrences)[column] * toward[pairs[owner], bucket]
+def word_units(
+    sources: list[str], config: FeatureConfig, toward: np.ndarray, pairs: np.ndarray
+) -> WordUnits:
+    """The units of each answer (`sources`: body_text of each, as featurize() reads it) and
+    their pushes along row pairs[i] of `toward` (a weight per feature) for answer i: each
+    n-gram occurrence of the opening and body blocks (refusal_features.ngram_occurrences)
+    pushes its share of its feature value times its weight, and goes to the unit it starts
+    in. The opening is the body's beginning: both blocks' n-grams fall in the body's units."""
+    grams = ngram_occurrences(sources, config)
+    push = grams.value * toward[pairs[grams.row], grams.column]
+    # The answers' normalised code points, each padded with a space at each end, as hashed.
+    padded = grams.lengths + 2
+    block_at = np.cumsum(padded) - padded  # where each padded answer starts in `chars`
+    chars = np.full(int(padded.sum()), _SPACE, dtype=np.int64)
+    code_owner = np.repeat(np.arange(len(sources)), grams.lengths)
+    chars[np.arange(len(grams.codes)) + block_at[code_owner] + 1 - (
+        np.cumsum(grams.lengths) - grams.lengths
+    )[code_owner]] = grams.codes
+    start = block_at[grams.row] + grams.position  # where each n-gram starts in `chars`
+    owner = grams.row
 
-    pad = np.array([_SPACE], dtype=np.uint64)
-    chars = np.concatenate([part for codes in blocks for part in (pad, codes, pad)]).astype(
-        np.int64
-    )
-    char_owner = np.repeat(np.arange(len(blocks)), padded)
+    char_owner = np.repeat(np.arange(len(sources)), padded)
     space = chars == _SPACE
     letters = ~space
     word_start = letters & np.concatenate(([True], space[:-1]))
@@ -265,16 +220,16 @@ def block_units(
     unit_first = np.flatnonzero(unit_start)
     n_units = len(unit_first)
     unit_owner = char_owner[unit_first]
-    units_before = np.searchsorted(unit_owner, np.arange(len(blocks)))
+    units_before = np.searchsorted(unit_owner, np.arange(len(sources)))
     last_unit = np.append(units_before[1:], n_units) - 1  # per answer; < first: none
     # An n-gram starting on trailing whitespace has no unit of its answer after it: it goes
     # to the answer's last unit. An answer of no unit (only whitespace) has nothing to show.
     target = np.minimum(unit[start], last_unit[owner])
     has_units = last_unit[owner] >= units_before[owner]
     pushes = np.bincount(target[has_units], weights=push[has_units], minlength=n_units)
-    word_before = np.searchsorted(char_owner[first], np.arange(len(blocks)))
+    word_before = np.searchsorted(char_owner[first], np.arange(len(sources)))
     unit_word = word[unit_first]
-    return BlockUnits(
+    return WordUnits(
         text=chars.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass"),
         owner=unit_owner,
         first=unit_first,
@@ -283,7 +238,6 @@ def block_units(
         word=unit_word - word_before[unit_owner],
         offset=offset[unit_first],
         word_length=word_length[unit_word],
-        units_before=units_before,
     )
 
 

@@ -394,35 +394,106 @@ def _blocks(
     Both regions hash an n-gram to the same bucket, the opening's moved by half the table, so
     a text no longer than the opening has its opening block for free: its body block, moved.
     Only longer texts have their openings counted apart."""
+    return _blocks_of_keys(_ngram_keys(codes, lengths, config), lengths, config, regions)
+
+
+def _blocks_of_keys(
+    ngram_keys, lengths: np.ndarray, config: FeatureConfig, regions: tuple[str, ...]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """_blocks, given the _ngram_keys of the texts."""
     n = len(lengths)
-    grams, padded_starts, sentinel = _ngram_keys(codes, lengths, config)
+    grams, padded_starts, sentinel = ngram_keys
     body = _block_keys(np.concatenate([k for _, k in grams]), sentinel, n, config.bits, 1.0)
     blocks = {"body": body}
     if "open" not in regions:
         return blocks
     short = lengths <= config.opening_chars
     own = short[body[0]]
-    # A long text's opening: the n-grams within its padded segment's first opening_chars + 1
-    # positions (the leading space and the opening).
-    long_starts = padded_starts[~short]
-    span = np.arange(config.opening_chars + 1)
     opening_keys = [
-        keys[(long_starts[:, None] + span[: config.opening_chars + 2 - gram]).ravel()]
-        for gram, keys in grams
+        keys[_opening_positions(gram, padded_starts[~short], config)] for gram, keys in grams
     ]
     long_block = _block_keys(
         np.concatenate(opening_keys), sentinel, n, config.bits, 1.0
     )
     rows = np.concatenate((body[0][own], long_block[0]))
     order = np.argsort(rows, kind="stable")
-    cols = (np.concatenate((body[1][own], long_block[1])) + (1 << (config.bits - 1))) & (
-        (1 << config.bits) - 1
-    )
+    cols = _opening_columns(np.concatenate((body[1][own], long_block[1])), config.bits)
     values = np.concatenate((body[2][own], long_block[2])) * config.opening_weight
     blocks["open"] = (rows[order], cols[order], values[order])
     if "body" not in regions:
         del blocks["body"]
     return blocks
+
+
+def _opening_positions(gram: int, long_starts: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Where the n-grams of `gram` code points of each long text's opening start (in the keys
+    of _ngram_keys, given the padded starts of those texts): the n-grams within the padded
+    segment's first opening_chars + 1 positions (the leading space and the opening)."""
+    span = np.arange(config.opening_chars + 2 - gram)
+    return (long_starts[:, None] + span).ravel()
+
+
+def _opening_columns(buckets: np.ndarray, bits: int) -> np.ndarray:
+    """The opening block's column of each bucket: the body's, moved by half the table."""
+    return (buckets + (1 << (bits - 1))) & ((1 << bits) - 1)
+
+
+@dataclass(frozen=True)
+class NgramOccurrences:
+    """Every n-gram occurrence featurize() counts in the n-gram blocks of a batch of strings,
+    with the share of its block's feature value it carries: per string, an occurrence's
+    `value` times its column's weight, summed over both blocks, is exactly that string's
+    n-gram score."""
+
+    codes: np.ndarray  # the normalised code points of the strings, laid end to end
+    lengths: np.ndarray  # the code points of each string
+    row: np.ndarray  # per occurrence: its string
+    position: np.ndarray  # where it starts in its string padded with a space at each end
+    column: np.ndarray  # its feature column (the opening's moved by half the table)
+    value: np.ndarray  # its column's feature value over that column's occurrences in its block
+
+
+def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOccurrences:
+    """The n-gram occurrences of each string (as featurize() reads an answer: its body_text)
+    in its opening and body blocks, from featurize()'s own keys and blocks."""
+    codes, lengths = _normalised_batch(strings)
+    keys = _ngram_keys(codes, lengths, config)
+    grams, padded_starts, sentinel = keys
+    blocks = _blocks_of_keys(keys, lengths, config, ("open", "body"))
+    short = lengths <= config.opening_chars
+    bits = config.bits
+    out: dict[str, list[np.ndarray]] = {"row": [], "position": [], "column": [], "value": []}
+    for region in ("body", "open"):
+        rows, positions, columns = [], [], []
+        for gram, keys in grams:
+            at = np.flatnonzero(keys != sentinel)
+            if region == "open":
+                # A short text's opening is its body; a long one's, its first positions.
+                at = at[short[keys[at] >> keys.dtype.type(bits)]]
+                at = np.concatenate((at, _opening_positions(gram, padded_starts[~short], config)))
+            row = (keys[at] >> keys.dtype.type(bits)).astype(np.int64)
+            bucket = (keys[at] & keys.dtype.type((1 << bits) - 1)).astype(np.int64)
+            rows.append(row)
+            positions.append(at - padded_starts[row])
+            columns.append(_opening_columns(bucket, bits) if region == "open" else bucket)
+        row, column = np.concatenate(rows), np.concatenate(columns)
+        # Each occurrence carries its block entry's value over that entry's occurrences.
+        b_rows, b_cols, b_values = blocks[region]
+        entry_keys = b_rows.astype(np.int64) << bits | b_cols
+        order = np.argsort(entry_keys, kind="stable")
+        entry_keys, b_values = entry_keys[order], b_values[order]
+        occurrence_keys = row << bits | column
+        entry = np.minimum(np.searchsorted(entry_keys, occurrence_keys), len(entry_keys) - 1)
+        shares = np.bincount(entry, minlength=len(entry_keys)) if len(row) else entry[:0]
+        if len(row) and not (
+            np.array_equal(entry_keys[entry], occurrence_keys) and (shares > 0).all()
+        ):
+            raise RuntimeError(f"the {region} block's n-grams do not match its entries")
+        out["row"].append(row)
+        out["position"].append(np.concatenate(positions))
+        out["column"].append(column)
+        out["value"].append(b_values[entry] / shares[entry])
+    return NgramOccurrences(codes, lengths, **{k: np.concatenate(v) for k, v in out.items()})
 
 
 BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis

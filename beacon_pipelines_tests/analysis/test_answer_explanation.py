@@ -12,13 +12,11 @@ from beacon_pipelines.analysis.answer_explanation import (
     SHORT_ANSWER_RULE,
     WORD_SEPARATOR,
     AnswerExplainer,
-    block_units,
+    word_units,
 )
 from beacon_pipelines.analysis.audit_analysis import classify_answers
 from beacon_pipelines.analysis.classify import default_classifier
 from beacon_pipelines.analysis.refusal_features import (
-    _REGION_SALT,
-    _normalised_codepoints,
     body_text,
     featurize,
     split_reasoning,
@@ -37,19 +35,10 @@ TEXTS = [
 ]
 
 
-def blocks(texts, pairs, toward):
+def units_of(texts, pairs, toward):
     config = default_classifier().model.config.features
     answers = [split_reasoning(t).answer.lstrip() for t in texts]
-    opening = block_units(
-        [_normalised_codepoints(a[: config.opening_chars * 2])[: config.opening_chars]
-         for a in answers],
-        config, _REGION_SALT["open"], config.opening_weight, toward, pairs,
-    )
-    body = block_units(
-        [_normalised_codepoints(body_text(a, config)) for a in answers],
-        config, _REGION_SALT["body"], 1.0, toward, pairs,
-    )
-    return opening, body
+    return word_units([body_text(a, config) for a in answers], config, toward, pairs)
 
 
 def test_the_words_pushes_add_up_to_the_models_ngram_score_exactly():
@@ -59,19 +48,18 @@ def test_the_words_pushes_add_up_to_the_models_ngram_score_exactly():
     config = default_classifier().model.config.features
     toward = np.random.default_rng(1).normal(size=(2, config.n_features))
     pairs = np.arange(len(TEXTS)) % 2
-    opening, body = blocks(TEXTS, pairs, toward)
-    assert opening is not None and body is not None
+    units = units_of(TEXTS, pairs, toward)
     ngrams = featurize(TEXTS, config)[:, : 2**config.bits]
     for i in range(len(TEXTS)):
         expected = float((ngrams[i] @ toward[pairs[i], : 2**config.bits])[0])
-        got = opening.pushes[opening.owner == i].sum() + body.pushes[body.owner == i].sum()
+        got = units.pushes[units.owner == i].sum()
         assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 def test_words_are_shown_as_written_and_unspaced_text_in_chunks():
     config = default_classifier().model.config.features
     toward = np.zeros((1, config.n_features))
-    _, body = blocks(TEXTS, np.zeros(len(TEXTS), dtype=int), toward)
+    body = units_of(TEXTS, np.zeros(len(TEXTS), dtype=int), toward)
     units = {i: [] for i in range(len(TEXTS))}
     for unit in range(len(body.owner)):
         answer = int(body.owner[unit])

@@ -26,6 +26,7 @@ from beacon_pipelines.analysis.refusal_features import (
     body_text,
     feature_names,
     featurize,
+    ngram_occurrences,
     split_reasoning,
     structural,
 )
@@ -187,6 +188,25 @@ def test_features_of_a_batch_are_those_of_each_answer_alone():
     for i, (text, question) in enumerate(zip(BATCH_TEXTS, questions, strict=True)):
         alone = featurize([text], config, [question])
         np.testing.assert_allclose(batch[i].toarray(), alone.toarray(), atol=1e-12)
+
+
+def test_ngram_occurrences_add_up_to_the_ngram_features():
+    """Per answer, its n-gram occurrences' values summed by column are its n-gram features:
+    what explains a class can read the model's arithmetic n-gram by n-gram."""
+    config = FeatureConfig(cues=False, question=False)
+    width = 2**config.bits
+    matrix = featurize(BATCH_TEXTS, config)[:, :width].toarray()
+    sources = [
+        body_text(split_reasoning(t if isinstance(t, str) else "").answer.lstrip(), config)
+        for t in BATCH_TEXTS
+    ]
+    grams = ngram_occurrences(sources, config)
+    summed = np.zeros_like(matrix)
+    np.add.at(summed, (grams.row, grams.column), grams.value)
+    np.testing.assert_allclose(summed, matrix, atol=1e-12)
+    # Positions are in the answer padded with a space at each end.
+    assert (grams.position >= 0).all()
+    assert (grams.position + config.ngram_min <= grams.lengths[grams.row] + 2).all()
 
 
 def test_batch_hashing_matches_the_documented_per_answer_hash():
