@@ -35,7 +35,6 @@ from beacon_pipelines.plan import (
     select,
 )
 from beacon_pipelines.report.output_folder import check_output_folder, report_folder
-from beacon_pipelines.report.stored_audit import check_labels
 from beacon_pipelines.store import ExecutionStore, configured_store_url, resolve_store_url
 
 # The first wave of partition workers runs alone until its steps hold the GPU slots, for at
@@ -140,6 +139,8 @@ def checked_labels(options: AuditOptions, plan: AuditPlan) -> AnswerLabels | Non
     otherwise): a bad file is refused before anything starts."""
     if options.labels is None:
         return None
+    from beacon_pipelines.report.stored_audit import check_labels  # pandas: only when needed
+
     labels = read_labels(options.labels)
     check_labels(labels, plan)
     return labels
@@ -210,7 +211,9 @@ def run_audit(
     store.clear_cancel(plan.audit_id)
     store.set_driver(plan.audit_id, socket.gethostname(), os.getpid())
     try:
-        return _drive(options, plan, store, home, free_slots, out_dir, progress, poll_s, labels)
+        return _drive(
+            options, catalog, plan, store, home, free_slots, out_dir, progress, poll_s, labels
+        )
     finally:
         store.set_driver(plan.audit_id, None, None)
         _show_final_status(store, plan)
@@ -218,7 +221,7 @@ def run_audit(
 
 
 def _drive(
-    options, plan, store, home, free_slots, out_dir, progress, poll_s, labels=None
+    options, catalog, plan, store, home, free_slots, out_dir, progress, poll_s, labels=None
 ) -> AuditOutcome:
     from beacon_pipelines.cli.interrupts import cli_interrupts
 
@@ -229,7 +232,7 @@ def _drive(
     partitions = [(m, r) for m in plan.models for r in plan.regions]
     # Built once here, after the environment above is final (catalog, store URL), and inherited
     # by every forked worker: no worker imports Dagster or builds definitions again.
-    defs = _audit_definitions()
+    defs = _audit_definitions(catalog)
     store.dispose()  # pooled connections must not be inherited by the workers
     progress(
         f"audit {plan.audit_id}: {plan.size_text()} on the {plan.backend} backend; "
@@ -372,12 +375,14 @@ def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> i
         return _free_gpu_slots(instance)
 
 
-def _audit_definitions():
-    """The Definitions for this process's environment (the module-level `defs` may have been
-    built under another catalog or store URL earlier in the same process)."""
+def _audit_definitions(catalog: Catalog):
+    """The Definitions of this audit: its catalog (the one `load_catalog()` reads from the
+    environment set for the workers, already read once) and this process's environment (the
+    module-level `defs` may have been built under another catalog or store URL earlier in the
+    same process)."""
     from beacon_pipelines.defs.audit_graph import build_definitions
 
-    return build_definitions(load_catalog())
+    return build_definitions(catalog)
 
 
 def _start_worker(defs, model, region, audit_id, run_config, log_path: Path):
