@@ -51,8 +51,8 @@ ANALYSIS_MODULES = (
     "beacon_pipelines.report.stored_audit",
     "beacon_pipelines.report.folder",
     "beacon_pipelines.report.inputs",
-    "beacon_pipelines.defs.assets.analysis_metadata",
-    "beacon_pipelines.defs.assets.kpi_metadata",
+    "beacon_pipelines.report.summary_markdown",
+    "beacon_pipelines.analysis.kpis",
 )
 
 

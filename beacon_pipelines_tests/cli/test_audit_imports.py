@@ -3,7 +3,8 @@
 pandas, numpy, scipy, scikit-learn and pyarrow cost ~1 s of CPU to import, and nothing before
 the analysis needs them. The CLI imports every subcommand's module, the definitions name the
 analysis' types, and the partition workers are forked from the CLI: one module-level import
-anywhere on that path puts them back in front of the first GPU call of every audit.
+anywhere on that path puts them back in front of the first GPU call of every audit. The code
+location (UI, daemon, each run they launch) loads every module under defs/: the same holds.
 """
 
 from __future__ import annotations
@@ -68,3 +69,20 @@ def test_the_cli_and_its_workers_never_import_the_analysis_libraries(dagster_hom
     seen = [json.loads(line) for line in record.read_text().splitlines()]
     assert sorted(where for where, _ in seen) == ["cli", "worker", "worker"]
     assert all(modules == [] for _, modules in seen), seen
+
+
+@pytest.mark.integration
+def test_loading_the_code_location_does_not_import_the_analysis_libraries(dagster_home: Path):
+    """What the UI, the daemon and each run they launch load: every module under defs/."""
+    load = (
+        "import json, sys\n"
+        "from beacon_pipelines.definitions import defs\n"
+        "assert defs().resolve_asset_graph().get_all_asset_keys()\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", load], cwd=PROJECT_DIR, env=cli_env(dagster_home),
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
