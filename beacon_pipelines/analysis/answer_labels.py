@@ -20,10 +20,12 @@ import io
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from beacon_pipelines.analysis.response_class import ResponseClass
 
-from beacon_pipelines.analysis.classify import ResponseClass
+if TYPE_CHECKING:  # the frame comes from the caller; checking a file needs no pandas
+    import pandas as pd
 
 KEY_COLUMNS = ("model", "region", "question_id", "sample")
 REQUIRED_COLUMNS = (*KEY_COLUMNS, "class")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from beacon_pipelines.analysis.answer_explanation import CALL_FAILED, AnswerExplainer
 from beacon_pipelines.analysis.answer_labels import CLASSIFIER, AnswerLabels, apply_labels
+from beacon_pipelines.analysis.audit_analysis_result import AuditAnalysis
 from beacon_pipelines.analysis.audit_compare import CHANGE_COLUMNS, compare_audits
 from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier, default_classifier
 from beacon_pipelines.analysis.evidence import (
@@ -49,25 +50,6 @@ PAIR_COLUMNS = [
     "model", "question_id", "region_a", "region_b", "jaccard", "similarity",
     "narrative_similarity", "n_pairs", "languages", "comparable",
 ]
-
-
-@dataclass
-class AuditAnalysis:
-    audit_id: str
-    # One row per execution (its final attempt): its class, class_source, confidence, and
-    # the cues and words that decided it (answer_explanation.py, answer_labels.py).
-    answers: pd.DataFrame
-    rates: pd.DataFrame  # one row per (model, region)
-    questions: pd.DataFrame  # one row per (model, question): classes and similarity by region
-    summary: dict
-    # One row per (model, question_id, region_a, region_b): how alike two regions' answers are.
-    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # Plain-language key findings, most important first.
-    findings: list[str] = field(default_factory=list)
-    # What changed since the previous audit of the same catalog (empty when there is none).
-    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # One row per model: its risk level and how many questions sit at each level.
-    models: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)

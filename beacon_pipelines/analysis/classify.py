@@ -13,7 +13,6 @@ closing `</think>`.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,16 +29,10 @@ from beacon_pipelines.analysis.refusal_model import (
     RefusalModel,
     answer_lengths,
 )
+from beacon_pipelines.analysis.response_class import ResponseClass
 
 SHIPPED_WEIGHTS = Path(__file__).with_name("refusal_model.npz")
 REFUSAL_ONLY_CHARS = 200  # a refusal in words this short leaves no room for an answer
-
-
-class ResponseClass(enum.StrEnum):
-    SUBSTANTIVE = "substantive"
-    REFUSAL = "refusal"
-    PARTIAL_REFUSAL = "partial_refusal"  # SpeechMap's EVASIVE
-    TECHNICAL_FAILURE = "technical_failure"
 
 
 REFUSING = (ResponseClass.REFUSAL, ResponseClass.PARTIAL_REFUSAL)

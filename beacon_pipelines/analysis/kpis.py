@@ -14,9 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-# Below / above these, the execution_kpis asset check warns.
-MIN_SUCCESS_RATE = 0.90
-MAX_TIMEOUT_RATE = 0.05
+from beacon_pipelines.analysis.kpi_bounds import MAX_TIMEOUT_RATE, MIN_SUCCESS_RATE
+
 TIMEOUT_ERRORS = ("timeout", "cold_start_timeout")
 EXECUTION_KEY = ["audit_id", "model", "region", "question_id", "sample"]
 # One backend call: one attempt of one partition in one run (a batch of its questions).

@@ -13,7 +13,7 @@ import enum
 from functools import cache
 from pathlib import Path
 
-import yaml
+from beacon_pipelines.yaml_config import safe_load
 
 TOPICS_FILE = Path(__file__).with_name("simulated_topics.yaml")
 
@@ -187,7 +187,7 @@ TOPIC_LAYOUT = {
 @cache
 def topic_answers() -> dict[str, dict]:
     """Beacon's question set: question id -> {en, zh, ASIA: {en, zh}, stances}."""
-    return yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
+    return safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
 
 
 def stance_for(model_id: str, question_id: str, region_id: str) -> Stance:

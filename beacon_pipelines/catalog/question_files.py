@@ -26,7 +26,7 @@ import yaml
 from pydantic import ValidationError
 
 from beacon_pipelines.catalog.model import Question
-from beacon_pipelines.yaml_config import ConfigFileError
+from beacon_pipelines.yaml_config import ConfigFileError, SafeLoader, safe_load
 
 JSONL_KEYS = ("id", "category", "question", "text", "language", "translations", "sensitive",
               "control")
@@ -193,8 +193,8 @@ def _csv(path: Path, text: str) -> list[tuple[int, dict]]:
 
 def _yaml(path: Path, text: str) -> list[tuple[int, dict]]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=SafeLoader)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

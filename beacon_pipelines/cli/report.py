@@ -16,15 +16,7 @@ import beacon_pipelines
 from beacon_pipelines.analysis.answer_labels import read_labels
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.plan import check_audit_id
-from beacon_pipelines.report.folder import write_audit_report
-from beacon_pipelines.report.inputs import report_inputs
-from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
 from beacon_pipelines.report.output_folder import report_folder
-from beacon_pipelines.report.stored_audit import (
-    analyse_stored_audit,
-    complete_plan,
-    stored_trend,
-)
 from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines.yaml_config import ConfigFileError
 
@@ -45,7 +37,17 @@ def rerender_report(
     questions_files: list[Path] | None = None,
     labels_path: Path | None = None,
 ) -> Rerendered:
+    # The analysis and the report (pandas, numpy, scipy) are imported when a report is
+    # re-rendered, not by every `beacon` command (main.py imports each subcommand's module).
     from beacon_pipelines.cli.reading import existing_store_url
+    from beacon_pipelines.report.folder import write_audit_report
+    from beacon_pipelines.report.inputs import report_inputs
+    from beacon_pipelines.report.signing_key import SIGNING_KEY_ENV
+    from beacon_pipelines.report.stored_audit import (
+        analyse_stored_audit,
+        complete_plan,
+        stored_trend,
+    )
 
     check_audit_id(audit_id)
     catalog = load_catalog(catalog_path, questions_files or None)

@@ -20,8 +20,8 @@ def add_arguments(verify: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
     from beacon_pipelines.report.manifest_check import ManifestError, check_folder
+    from beacon_pipelines.report.signing_key import SIGNING_KEY_ENV
 
     try:
         check = check_folder(args.folder, os.environ.get(SIGNING_KEY_ENV) or None)

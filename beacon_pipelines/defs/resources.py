@@ -16,7 +16,7 @@ from beacon_pipelines.backends.registry import (
     build_backend,
 )
 from beacon_pipelines.catalog import Catalog
-from beacon_pipelines.report.manifest import SIGNING_KEY_ENV
+from beacon_pipelines.report.signing_key import SIGNING_KEY_ENV
 from beacon_pipelines.store import (
     STORE_URL_ENV,
     ExecutionStore,

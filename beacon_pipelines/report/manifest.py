@@ -23,9 +23,7 @@ from beacon_pipelines.report.inputs import ReportInputs
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
-# The one variable holding the signing key (read with dagster.EnvVar in Dagster, os.environ in
-# the CLI); its value never leaves memory.
-SIGNING_KEY_ENV = "BEACON_SIGNING_KEY"
+# The key itself is an argument here; where it comes from: signing_key.py.
 
 # One receipt per attempt: what was asked, what came back, where and by what it was served.
 RECEIPT_COLUMNS = [

@@ -12,10 +12,10 @@ from pathlib import Path
 from beacon_pipelines.report.manifest import (
     MANIFEST_NAME,
     SIGNATURE_ALGORITHM,
-    SIGNING_KEY_ENV,
     file_sha256,
     signature,
 )
+from beacon_pipelines.report.signing_key import SIGNING_KEY_ENV
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

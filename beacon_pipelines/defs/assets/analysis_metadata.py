@@ -1,15 +1,26 @@
-"""What bias_analysis shows in the Dagster UI: a Markdown summary and the rates as a table."""
+"""What bias_analysis shows in the Dagster UI: a Markdown summary and the rates as a table.
 
-import pandas as pd
+The code location imports every module under defs/ when it loads (the UI, the daemon, each run
+it launches): pandas and the report are imported here only when an analysis is shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
-from beacon_pipelines.report.summary_markdown import summary_markdown
+from beacon_pipelines.analysis.audit_analysis_result import AuditAnalysis
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _TYPES = {"b": "bool", "i": "int", "u": "int", "f": "float"}
 
 
 def table_metadata(frame: pd.DataFrame) -> MetadataValue:
+    import pandas as pd
+
     schema = TableSchema(
         columns=[
             TableColumn(name=str(c), type=_TYPES.get(frame[c].dtype.kind, "string"))
@@ -48,6 +59,8 @@ def rounded_summary(summary: dict) -> dict:
 
 
 def analysis_metadata(analysis: AuditAnalysis) -> dict[str, MetadataValue]:
+    from beacon_pipelines.report.summary_markdown import summary_markdown
+
     return {
         "summary": MetadataValue.md(summary_markdown(analysis)),
         "rates_table": table_metadata(analysis.rates.round(_RATE_DIGITS)),

@@ -15,21 +15,13 @@ from dagster import (
 from pydantic import Field
 
 from beacon_pipelines.analysis.answer_labels import AnswerLabels, LabelFileError, read_labels
-from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.analysis.audit_analysis_result import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
-from beacon_pipelines.defs.assets.analysis_metadata import analysis_metadata, rounded_summary
-from beacon_pipelines.defs.assets.kpi_metadata import kpi_metadata_values
 from beacon_pipelines.defs.audit_runs import audit_status
 from beacon_pipelines.defs.lineage import latest_for_audit
 from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS, partition_key
 from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.plan import AuditPlan
-from beacon_pipelines.report.stored_audit import (
-    IncompleteAuditError,
-    UnknownAuditError,
-    analyse_stored_audit,
-    complete_plan,
-)
 
 INFERENCE_KEY = AssetKey("inference_responses")
 
@@ -83,6 +75,20 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
     def bias_analysis(
         context: AssetExecutionContext, config: AnalysisConfig, store: ExecutionStoreResource
     ) -> Output[AuditAnalysis]:
+        # Imported here, not with the definitions: pandas, numpy and scipy would otherwise be
+        # imported by every process that builds them (`beacon audit` before its first call).
+        from beacon_pipelines.defs.assets.analysis_metadata import (
+            analysis_metadata,
+            rounded_summary,
+        )
+        from beacon_pipelines.defs.assets.kpi_metadata import kpi_metadata_values
+        from beacon_pipelines.report.stored_audit import (
+            IncompleteAuditError,
+            UnknownAuditError,
+            analyse_stored_audit,
+            complete_plan,
+        )
+
         audit_id = context.partition_key
         labels = config_labels(config)
         execution_store = store.get_store()

@@ -13,15 +13,11 @@ from dagster import (
 from pydantic import Field
 
 import beacon_pipelines
-from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.analysis.audit_analysis_result import AuditAnalysis
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.partitions import AUDIT_PARTITIONS
 from beacon_pipelines.defs.resources import ExecutionStoreResource, ReportSigningResource
-from beacon_pipelines.report.exports import OutputDirError
-from beacon_pipelines.report.folder import write_audit_report
-from beacon_pipelines.report.inputs import report_inputs
 from beacon_pipelines.report.output_folder import report_folder
-from beacon_pipelines.report.stored_audit import stored_trend
 
 
 class ReportConfig(Config):
@@ -48,6 +44,12 @@ def build_report_asset(catalog: Catalog, analysis_asset: AssetsDefinition) -> As
         signing: ReportSigningResource,
         bias_analysis: AuditAnalysis,
     ) -> MaterializeResult:
+        # Imported here, not with the definitions (see bias_analysis.py).
+        from beacon_pipelines.report.exports import OutputDirError
+        from beacon_pipelines.report.folder import write_audit_report
+        from beacon_pipelines.report.inputs import report_inputs
+        from beacon_pipelines.report.stored_audit import stored_trend
+
         if bias_analysis.audit_id != context.partition_key:
             # A report must never be written from another audit's analysis.
             raise Failure(

@@ -8,9 +8,11 @@
   (warning: the audit completed, but through many retries or failovers).
 """
 
-from collections.abc import Sequence
+from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
@@ -20,16 +22,14 @@ from dagster import (
     asset_check,
 )
 
-from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
-from beacon_pipelines.analysis.kpis import (
-    MAX_TIMEOUT_RATE,
-    MIN_SUCCESS_RATE,
-    execution_kpis,
-    kpi_metadata,
-)
+from beacon_pipelines.analysis.audit_analysis_result import AuditAnalysis
+from beacon_pipelines.analysis.kpi_bounds import MAX_TIMEOUT_RATE, MIN_SUCCESS_RATE
 from beacon_pipelines.catalog import Catalog
 from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.plan import missing_keys
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_LISTED = 20
 
@@ -151,6 +151,9 @@ def build_audit_checks(
     def execution_kpis_check(
         bias_analysis: AuditAnalysis, store: ExecutionStoreResource
     ) -> AssetCheckResult:
+        # Here, not with the definitions: kpis.py imports pandas and numpy.
+        from beacon_pipelines.analysis.kpis import execution_kpis, kpi_metadata
+
         kpis = execution_kpis(store.get_store().executions_frame(bias_analysis.audit_id))
         warnings = kpis.warnings()
         return AssetCheckResult(

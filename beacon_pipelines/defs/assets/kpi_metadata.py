@@ -3,17 +3,22 @@ of the same catalog (so a run of bad luck and a trend can be told apart in the U
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from dagster import MetadataValue
 
-from beacon_pipelines.analysis.kpis import execution_kpis, kpi_metadata, kpis_across
 from beacon_pipelines.plan import AuditPlan
 from beacon_pipelines.store import ExecutionStore
+
+if TYPE_CHECKING:  # imported where the figures are computed (see analysis_metadata.py)
+    import pandas as pd
 
 ACROSS_LAST = 10  # audits pooled for the "across audits" figures, this one included
 
 
 def kpi_metadata_values(store: ExecutionStore, plan: AuditPlan, executions: pd.DataFrame) -> dict:
+    from beacon_pipelines.analysis.kpis import execution_kpis, kpi_metadata, kpis_across
+
     kpis = execution_kpis(executions)
     same = [
         p for p in store.list_audits()

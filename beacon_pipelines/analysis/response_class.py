@@ -1,0 +1,16 @@
+"""The kinds of answer an execution can produce (how they are told apart: classify.py).
+
+A module of its own so that what only names a class (a labels file, the CLI checking one)
+does not import the classifier's numpy and scipy.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ResponseClass(enum.StrEnum):
+    SUBSTANTIVE = "substantive"
+    REFUSAL = "refusal"
+    PARTIAL_REFUSAL = "partial_refusal"  # SpeechMap's EVASIVE
+    TECHNICAL_FAILURE = "technical_failure"
