@@ -179,15 +179,22 @@ def normalise(text: str) -> str:
     return codes.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def _normalised_codepoints(text: str) -> np.ndarray:
-    c = np.frombuffer(text.lower().encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(
-        np.uint64
-    )
+def _fold(c: np.ndarray) -> np.ndarray:
+    """Fold lower-cased code points in place: curly quotes to ', digits 1-9 to 0, every
+    whitespace to a space; returns where the spaces are."""
     c[(c == 0x2019) | (c == 0x2018)] = 0x27
     c[(c >= 0x31) & (c <= 0x39)] = 0x30
     space = (c == 32) | ((c >= 9) & (c <= 13)) | (c == 0x85) | (c == 0xA0)
     space |= (c == 0x2028) | (c == 0x2029) | (c == 0x3000)
     c[space] = 32
+    return space
+
+
+def _normalised_codepoints(text: str) -> np.ndarray:
+    c = np.frombuffer(text.lower().encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(
+        np.uint64
+    )
+    space = _fold(c)
     # A space right after a space goes: runs of whitespace become one space.
     keep = ~(space & np.concatenate(([True], space[:-1])))
     return c[keep]
@@ -303,11 +310,7 @@ def _normalised_batch(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     c = np.frombuffer("".join(lows).encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(
         np.uint32
     )
-    c[(c == 0x2019) | (c == 0x2018)] = 0x27
-    c[(c >= 0x31) & (c <= 0x39)] = 0x30
-    space = (c == 32) | ((c >= 9) & (c <= 13)) | (c == 0x85) | (c == 0xA0)
-    space |= (c == 0x2028) | (c == 0x2029) | (c == 0x3000)
-    c[space] = 32
+    space = _fold(c)
     starts, seg = _segments(lengths)
     # A space right after a space goes, and so does a leading one.
     after_space = np.empty(len(c), dtype=bool)
