@@ -364,6 +364,14 @@ def _block_keys(
     (rows, columns, values) sorted by row then column; `sentinel` keys are dropped."""
     keys = np.sort(keys)  # np.sort is SIMD; np.unique is 5x slower here
     keys = keys[: np.searchsorted(keys, sentinel)]
+    rows, cols, values, _ = _sorted_block(keys, n_rows, bits, weight)
+    return rows, cols, values
+
+
+def _sorted_block(
+    keys: np.ndarray, n_rows: int, bits: int, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """_block_keys of keys already sorted (no sentinel), and how many keys each entry has."""
     first = np.empty(len(keys), dtype=bool)
     first[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
@@ -377,7 +385,29 @@ def _block_keys(
         values[long_tail] = 1.0 + np.log(counts[long_tail])
     norms = np.sqrt(np.bincount(r, weights=values * values, minlength=n_rows))
     values *= weight / norms[r]
-    return r, (keys & keys.dtype.type((1 << bits) - 1)).astype(np.int32), values
+    return r, (keys & keys.dtype.type((1 << bits) - 1)).astype(np.int32), values, counts
+
+
+def _entry_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The keys sorted, and the index in the sorted keys' distinct values (the block's
+    entries) of each key as given: one sort of (key, position) pairs packed in 64 bits,
+    several times cheaper than looking each key up in the sorted entries."""
+    if len(keys) == 0:
+        return keys, np.zeros(0, dtype=np.intp)
+    if keys.dtype == np.uint32 and len(keys) < 2**32:
+        packed = np.sort((keys.astype(np.uint64) << np.uint64(32)) | np.arange(
+            len(keys), dtype=np.uint64))
+        order = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+        ordered = (packed >> np.uint64(32)).astype(np.uint32)
+    else:
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    entry = np.empty(len(ordered), dtype=np.intp)
+    entry[order] = np.cumsum(first) - 1
+    return ordered, entry
 
 
 def _hashed_blocks(
@@ -458,45 +488,58 @@ class NgramOccurrences:
 
 def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOccurrences:
     """The n-gram occurrences of each string (as featurize() reads an answer: its body_text)
-    in its opening and body blocks, from featurize()'s own keys and blocks."""
+    in its opening and body blocks, with featurize()'s own keys and block arithmetic
+    (_sorted_block): each occurrence's entry is found by sorting the occurrences once."""
     codes, lengths = _normalised_batch(strings)
-    keys = _ngram_keys(codes, lengths, config)
-    grams, padded_starts, sentinel = keys
-    blocks = _blocks_of_keys(keys, lengths, config, ("open", "body"))
+    grams, padded_starts, sentinel = _ngram_keys(codes, lengths, config)
+    n, bits = len(lengths), config.bits
+    dtype = grams[0][1].dtype.type if grams else np.uint32
     short = lengths <= config.opening_chars
-    bits = config.bits
-    out: dict[str, list[np.ndarray]] = {"row": [], "position": [], "column": [], "value": []}
-    for region in ("body", "open"):
-        rows, positions, columns = [], [], []
-        for gram, keys in grams:
-            at = np.flatnonzero(keys != sentinel)
-            if region == "open":
-                # A short text's opening is its body; a long one's, its first positions.
-                at = at[short[keys[at] >> keys.dtype.type(bits)]]
-                at = np.concatenate((at, _opening_positions(gram, padded_starts[~short], config)))
-            row = (keys[at] >> keys.dtype.type(bits)).astype(np.int64)
-            bucket = (keys[at] & keys.dtype.type((1 << bits) - 1)).astype(np.int64)
-            rows.append(row)
-            positions.append(at - padded_starts[row])
-            columns.append(_opening_columns(bucket, bits) if region == "open" else bucket)
-        row, column = np.concatenate(rows), np.concatenate(columns)
-        # Each occurrence carries its block entry's value over that entry's occurrences.
-        b_rows, b_cols, b_values = blocks[region]
-        entry_keys = b_rows.astype(np.int64) << bits | b_cols
-        order = np.argsort(entry_keys, kind="stable")
-        entry_keys, b_values = entry_keys[order], b_values[order]
-        occurrence_keys = row << bits | column
-        entry = np.minimum(np.searchsorted(entry_keys, occurrence_keys), len(entry_keys) - 1)
-        shares = np.bincount(entry, minlength=len(entry_keys)) if len(row) else entry[:0]
-        if len(row) and not (
-            np.array_equal(entry_keys[entry], occurrence_keys) and (shares > 0).all()
-        ):
-            raise RuntimeError(f"the {region} block's n-grams do not match its entries")
-        out["row"].append(row)
-        out["position"].append(np.concatenate(positions))
-        out["column"].append(column)
-        out["value"].append(b_values[entry] / shares[entry])
-    return NgramOccurrences(codes, lengths, **{k: np.concatenate(v) for k, v in out.items()})
+    mask = dtype((1 << bits) - 1)
+
+    def located(at_of_gram: list[np.ndarray]):
+        keys = np.concatenate([keys[at] for (_, keys), at in zip(grams, at_of_gram, strict=True)])
+        row = (keys >> dtype(bits)).astype(np.int64)
+        position = np.concatenate([
+            at - padded_starts[(keys[at] >> dtype(bits)).astype(np.int64)]
+            for (_, keys), at in zip(grams, at_of_gram, strict=True)
+        ])
+        return keys, row, position, (keys & mask).astype(np.int64)
+
+    # The body: every n-gram within its text.
+    body_at = [np.flatnonzero(keys != sentinel) for _, keys in grams]
+    keys, body_row, body_position, body_bucket = located(body_at)
+    ordered, body_entry = _entry_of_each(keys)
+    _, _, body_values, body_counts = _sorted_block(ordered, n, bits, 1.0)
+    body_value = (body_values / body_counts)[body_entry]
+    # The opening: a short text's is its body (the same entries, moved and weighted); a long
+    # text's, the n-grams of its first positions, counted apart.
+    own = short[body_row]
+    long_at = [_opening_positions(gram, padded_starts[~short], config) for gram, _ in grams]
+    long_keys, long_row, long_position, long_bucket = located(long_at)
+    ordered, long_entry = _entry_of_each(long_keys)
+    _, _, long_values, long_counts = _sorted_block(ordered, n, bits, 1.0)
+    short_value = (body_values * config.opening_weight / body_counts)[body_entry[own]]
+    long_value = (long_values * config.opening_weight / long_counts)[long_entry]
+    # In featurize's order: per n-gram length, the short texts' n-grams then the long ones'.
+    sizes = [len(at) for at in body_at]
+    own_sizes = [int(part.sum()) for part in np.split(own, np.cumsum(sizes)[:-1])]
+    long_sizes = [len(at) for at in long_at]
+
+    def interleave(short_part: np.ndarray, long_part: np.ndarray) -> np.ndarray:
+        pieces = zip(np.split(short_part, np.cumsum(own_sizes)[:-1]),
+                     np.split(long_part, np.cumsum(long_sizes)[:-1]), strict=True)
+        return np.concatenate([p for pair in pieces for p in pair])
+
+    return NgramOccurrences(
+        codes,
+        lengths,
+        row=np.concatenate((body_row, interleave(body_row[own], long_row))),
+        position=np.concatenate((body_position, interleave(body_position[own], long_position))),
+        column=np.concatenate((body_bucket, _opening_columns(
+            interleave(body_bucket[own], long_bucket), bits))),
+        value=np.concatenate((body_value, interleave(short_value, long_value))),
+    )
 
 
 BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis
