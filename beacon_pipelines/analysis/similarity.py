@@ -10,11 +10,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import combinations
+from itertools import combinations, repeat
 
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SEPARATED_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\0")  # _TOKEN, and NUL between texts
 # Function words carry no narrative; leaving them in makes every English answer look alike.
 _STOPWORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or that the this to was "
@@ -66,22 +67,44 @@ class TermTable:
         """The row of each text, its words read on first sight."""
         texts = list(texts)
         new = [t for t in dict.fromkeys(texts) if t not in self._row]
-        vocabulary = self.vocabulary
-        for start in range(0, len(new), 8192):  # Python lists of a chunk only: bounded memory
-            terms, counts, sizes = [], [], []
-            for text in new[start : start + 8192]:
-                self._row[text] = len(self._row)
-                found = term_counts(text)
-                terms.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
-                counts.extend(found.values())
-                sizes.append(len(found))
-            self._terms.append(np.array(terms, dtype=np.int64))
-            self._counts.append(np.array(counts, dtype=np.int64))
-            self._sizes.append(np.array(sizes, dtype=np.int64))
+        for start in range(0, len(new), 16384):  # the tokens of a chunk at a time
+            self._read(new[start : start + 16384])
         if new:
             self._flat = None
         row = self._row
         return np.fromiter((row[t] for t in texts), dtype=np.int64, count=len(texts))
+
+    def _read(self, texts: list[str | None]) -> None:
+        """term_counts of each text as rows: one regex pass over the texts laid end to end,
+        NUL between them (a token is never a NUL), each text's words counted in numpy."""
+        lowered = [t.lower() if t else "" for t in texts]
+        if any("\0" in t for t in lowered):  # a NUL of the text's own would split it
+            tokens = [w for t in lowered for w in (*_TOKEN.findall(t), "\0")][:-1]
+        else:
+            tokens = _SEPARATED_TOKEN.findall("\0".join(lowered))
+        vocabulary = self.vocabulary
+        for token in set(tokens).difference(vocabulary):
+            if token != "\0":
+                vocabulary[token] = len(vocabulary)
+        # -1: the NUL between two texts.
+        codes = np.fromiter(map(vocabulary.get, tokens, repeat(-1)), dtype=np.int64,
+                            count=len(tokens))
+        text = np.cumsum(codes < 0)  # which text each token is of
+        kept = np.ones(len(vocabulary) + 1, dtype=bool)  # the last: the NUL's
+        kept[[vocabulary[w] for w in _STOPWORDS if w in vocabulary]] = False
+        kept[-1] = False
+        content = kept[codes]
+        width = np.int64(max(len(vocabulary), 1))
+        keys, first, counts = np.unique(
+            text[content] * width + codes[content], return_index=True, return_counts=True
+        )
+        order = np.argsort(first)  # Counter's order: as the text first uses each word
+        keys, counts = keys[order], counts[order]
+        for t in texts:
+            self._row[t] = len(self._row)
+        self._terms.append(keys % width)
+        self._counts.append(counts.astype(np.int64))
+        self._sizes.append(np.bincount(keys // width, minlength=len(texts)).astype(np.int64))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(start of each row, term of each entry, count of each entry); a row's entries are

@@ -120,6 +120,7 @@ PAIRS = [
     ("", "Troops killed protesters in the square."),
     ("A word unseen by the corpus: zyzzyva.", "zyzzyva zyzzyva troops"),
     ("Don't rock'n'roll 1989 1989", "don't roll 1989"),
+    ("troops\0square, a NUL inside", "square"),
     ("Troops killed protesters in the square.", "Troops killed protesters in the square."),
 ]
 
