@@ -99,9 +99,14 @@ class AnswerExplainer:
             batch = todo[begin : begin + BATCH]
             answers = [a for _, a, _ in batch]
             words = self._words(answers, np.array([p for _, _, p in batch]))
-            # The cue regexes over the whole batch at once: per answer, Arrow's per-call
-            # overhead cost several times the classification.
-            present = cue_matrix(answers) if self.config.cues else None
+            # The cues the classifier found, else the cue regexes over the whole batch at
+            # once: per answer, Arrow's per-call overhead cost several times the
+            # classification.
+            present = None
+            if scored.cues is not None:
+                present = scored.cues[[i for i, _, _ in batch]]
+            elif self.config.cues:
+                present = cue_matrix(answers)
             for k, ((i, _, pair), found) in enumerate(zip(batch, words, strict=True)):
                 cues = [] if present is None else self._cues(present[k], pair)
                 if scored.model_classes[i] is not scored.classes[i]:

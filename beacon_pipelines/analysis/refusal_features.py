@@ -37,6 +37,8 @@ from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUES, arrow_str
 
 CLOSING_TAGS = ("</think>", "\u25c1/think\u25b7", "</thinking>", "</reasoning>")
 OPENING_TAGS = ("<think>", "\u25c1think\u25b7", "<thinking>", "<reasoning>")
+_TAG_WORDS = ("think", "reasoning")  # a text with neither has no tag
+assert all(any(w in tag for w in _TAG_WORDS) for tag in CLOSING_TAGS + OPENING_TAGS)
 
 # A list item and a heading, each matched to the end of its line: Arrow's counts restart
 # the search after each match as if at the start of a line.
@@ -141,6 +143,8 @@ class Parsed:
 
 def split_reasoning(text: str) -> Parsed:
     """The final answer of a reasoning model, and how long its trace was."""
+    if _TAG_WORDS[0] not in text and _TAG_WORDS[1] not in text:  # most answers, found fast
+        return Parsed(text, 0, False)
     end, tag_len = -1, 0
     for tag in CLOSING_TAGS:
         i = text.rfind(tag)
