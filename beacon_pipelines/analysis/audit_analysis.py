@@ -191,8 +191,10 @@ def region_pairs(
     lang_b = merged["language_b"].fillna("").astype(str).tolist()
     same = np.array([x == y or not x or not y for x, y in zip(lang_a, lang_b, strict=True)])
     comparable = same | multilingual(similarity)
-    # Each distinct answer's words read once; the pairs compared in numpy.
-    words = TermTable()
+    # Each distinct answer's words read once (by the similarity, when it reads words); the
+    # pairs compared in numpy.
+    words = getattr(similarity, "terms", None)
+    words = words if isinstance(words, TermTable) else TermTable()
     rows_a, rows_b = words.rows(a), words.rows(b)
     nan = float("nan")
     # Word overlap is lexical whatever the similarity: only within one language.

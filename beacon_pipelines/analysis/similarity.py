@@ -192,7 +192,8 @@ class TfidfSimilarity:
     divergent_below, moderate_below = 0.10, 0.20  # see risk.py
 
     def __init__(self, corpus: Iterable[str | None]):
-        self._table = TermTable(set(corpus))
+        # The words of each text read, the corpus' and any compared since.
+        self.terms = self._table = TermTable(set(corpus))
         _, terms, _ = self._table.arrays()
         df = np.bincount(terms, minlength=len(self._table.vocabulary))
         n = len(self._table.sizes())
