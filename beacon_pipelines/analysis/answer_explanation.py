@@ -219,8 +219,7 @@ def word_units(
     chars[np.arange(len(grams.codes)) + block_at[code_owner] + 1 - (
         np.cumsum(grams.lengths) - grams.lengths
     )[code_owner]] = grams.codes
-    start = block_at[grams.row] + grams.position  # where each n-gram starts in `chars`
-    owner = grams.row
+    start = grams.start  # where each n-gram starts in `chars`
 
     char_owner = np.repeat(np.arange(len(sources)), padded)
     space = chars == _SPACE
@@ -251,9 +250,12 @@ def word_units(
     last_unit = np.append(units_before[1:], n_units) - 1  # per answer; < first: none
     # An n-gram starting on trailing whitespace has no unit of its answer after it: it goes
     # to the answer's last unit. An answer of no unit (only whitespace) has nothing to show.
-    target = np.minimum(unit[start], last_unit[owner])
-    has_units = last_unit[owner] >= units_before[owner]
-    pushes = np.bincount(target[has_units], weights=push[has_units], minlength=n_units)
+    target = np.minimum(unit, last_unit[char_owner])[start]
+    if (last_unit >= units_before).all():
+        pushes = np.bincount(target, weights=push, minlength=n_units)
+    else:
+        has_units = (last_unit >= units_before)[grams.row]
+        pushes = np.bincount(target[has_units], weights=push[has_units], minlength=n_units)
     word_before = np.searchsorted(char_owner[first], np.arange(len(sources)))
     unit_word = word[unit_first]
     return WordUnits(

@@ -545,6 +545,7 @@ class NgramOccurrences:
     position: np.ndarray  # where it starts in its string padded with a space at each end
     column: np.ndarray  # its feature column (the opening's moved by half the table)
     value: np.ndarray  # its column's feature value over that column's occurrences in its block
+    start: np.ndarray  # where it starts in the padded strings laid end to end
 
 
 def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOccurrences:
@@ -561,15 +562,12 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
     def located(at_of_gram: list[np.ndarray]):
         keys = np.concatenate([keys[at] for (_, keys), at in zip(grams, at_of_gram, strict=True)])
         row = (keys >> dtype(bits)).astype(np.int64)
-        position = np.concatenate([
-            at - padded_starts[(keys[at] >> dtype(bits)).astype(np.int64)]
-            for (_, keys), at in zip(grams, at_of_gram, strict=True)
-        ])
-        return keys, row, position, (keys & mask).astype(np.int64)
+        start = np.concatenate(at_of_gram)
+        return keys, row, start - padded_starts[row], (keys & mask).astype(np.int64), start
 
     # The body: every n-gram within its text.
     body_at = [np.flatnonzero(keys != sentinel) for _, keys in grams]
-    keys, body_row, body_position, body_bucket = located(body_at)
+    keys, body_row, body_position, body_bucket, body_start = located(body_at)
     if keys.dtype == np.uint32 and len(keys) < 2**32:
         # Each key packed with its index among the body's n-grams, sorted text by text.
         fill = np.iinfo(np.uint64).max
@@ -590,7 +588,7 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
     # text's, the n-grams of its first positions, counted apart.
     own = short[body_row]
     long_at = [_opening_positions(gram, padded_starts[~short], config) for gram, _ in grams]
-    long_keys, long_row, long_position, long_bucket = located(long_at)
+    long_keys, long_row, long_position, long_bucket, long_start = located(long_at)
     ordered, long_entry = _entry_of_each(long_keys)
     _, _, long_values, long_counts = _sorted_block(ordered, n, bits, 1.0)
     short_value = (body_values * config.opening_weight / body_counts)[body_entry[own]]
@@ -605,6 +603,11 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
                      np.split(long_part, np.cumsum(long_sizes)[:-1]), strict=True)
         return np.concatenate([p for pair in pieces for p in pair])
 
+    if not len(long_row):  # no long text: the opening's n-grams are the body's
+        def interleave(short_part: np.ndarray, long_part: np.ndarray) -> np.ndarray:
+            return short_part
+
+        own = slice(None)
     return NgramOccurrences(
         codes,
         lengths,
@@ -613,6 +616,7 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
         column=np.concatenate((body_bucket, _opening_columns(
             interleave(body_bucket[own], long_bucket), bits))),
         value=np.concatenate((body_value, interleave(short_value, long_value))),
+        start=np.concatenate((body_start, interleave(body_start[own], long_start))),
     )
 
 
