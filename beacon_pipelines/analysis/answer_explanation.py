@@ -157,18 +157,27 @@ class AnswerExplainer:
         bounds = np.searchsorted(units.owner[order], np.arange(len(answers) + 1))
         rank = np.arange(len(order)) - np.repeat(bounds[:-1], np.diff(bounds))
         head = order[(rank < MAX_WORDS * 4) & (pushes[order] > 0)]
-        heads = np.split(head, np.searchsorted(units.owner[head], np.arange(1, len(answers))))
+        bounds = np.searchsorted(units.owner[head], np.arange(len(answers) + 1)).tolist()
+        # WordUnits.key and .written of each unit read, as Python lists.
+        text = units.text
+        first, length = units.first[head].tolist(), units.length[head].tolist()
+        word, offset = units.word[head].tolist(), units.offset[head].tolist()
+        word_length = units.word_length[head].tolist()
         out = []
-        for source, ranked in zip(sources, heads, strict=True):
+        for t, source in enumerate(sources):
             found: dict[str, str] = {}
             written = None
-            for unit in ranked.tolist():
+            for u in range(bounds[t], bounds[t + 1]):
                 if len(found) == MAX_WORDS:
                     break
                 if written is None:
                     written = [w for w in _WHITESPACE.split(source) if w]
+                key = text[first[u] : first[u] + length[u]]
+                shown, w = key, word[u]
+                if w < len(written) and len(written[w]) == word_length[u]:
+                    shown = written[w][offset[u] : offset[u] + len(key)]
                 # A word that comes twice is shown once, at its strongest.
-                found.setdefault(units.key(unit), _display(units.written(unit, written)))
+                found.setdefault(key, _display(shown))
             out.append(list(found.values()))
         return out
 
