@@ -71,17 +71,17 @@ class TermTable:
             self._read(new[start : start + 16384])
         if new:
             self._flat = None
-        row = self._row
-        return np.fromiter((row[t] for t in texts), dtype=np.int64, count=len(texts))
+        return np.fromiter(map(self._row.__getitem__, texts), dtype=np.int64, count=len(texts))
 
     def _read(self, texts: list[str | None]) -> None:
         """term_counts of each text as rows: one regex pass over the texts laid end to end,
         NUL between them (a token is never a NUL), each text's words counted in numpy."""
         lowered = [t.lower() if t else "" for t in texts]
-        if any("\0" in t for t in lowered):  # a NUL of the text's own would split it
+        joined = "\0".join(lowered)
+        if joined.count("\0") > len(lowered) - 1:  # a NUL of a text's own would split it
             tokens = [w for t in lowered for w in (*_TOKEN.findall(t), "\0")][:-1]
         else:
-            tokens = _SEPARATED_TOKEN.findall("\0".join(lowered))
+            tokens = _SEPARATED_TOKEN.findall(joined)
         vocabulary = self.vocabulary
         for token in set(tokens).difference(vocabulary):
             if token != "\0":
