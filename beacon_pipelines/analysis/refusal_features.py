@@ -502,6 +502,12 @@ def _blocks_of_keys(
     if "open" not in regions:
         return blocks
     short = lengths <= config.opening_chars
+    if short.all():  # every opening is its text's body, moved and weighted
+        blocks["open"] = (body[0], _opening_columns(body[1], config.bits),
+                          body[2] * config.opening_weight)
+        if "body" not in regions:
+            del blocks["body"]
+        return blocks
     own = short[body[0]]
     opening_keys = [
         keys[_opening_positions(gram, padded_starts[~short], config)] for gram, keys in grams
