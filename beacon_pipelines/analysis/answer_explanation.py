@@ -33,7 +33,7 @@ from beacon_pipelines.analysis.refusal_features import (
     STRUCTURAL,
     FeatureConfig,
     body_text,
-    ngram_occurrences,
+    ngram_occurrences_by_block,
     split_reasoning,
 )
 from beacon_pipelines.analysis.refusal_model import CLASSES, RefusalModel
@@ -218,17 +218,15 @@ def word_units(
     n-gram occurrence of the opening and body blocks (refusal_features.ngram_occurrences)
     pushes its share of its feature value times its weight, and goes to the unit it starts
     in. The opening is the body's beginning: both blocks' n-grams fall in the body's units."""
-    grams = ngram_occurrences(sources, config)
-    push = grams.value * toward[pairs[grams.row], grams.column]
+    codes, lengths, blocks = ngram_occurrences_by_block(sources, config)
     # The answers' normalised code points, each padded with a space at each end, as hashed.
-    padded = grams.lengths + 2
+    padded = lengths + 2
     block_at = np.cumsum(padded) - padded  # where each padded answer starts in `chars`
     chars = np.full(int(padded.sum()), _SPACE, dtype=np.int64)
-    code_owner = np.repeat(np.arange(len(sources)), grams.lengths)
-    chars[np.arange(len(grams.codes)) + block_at[code_owner] + 1 - (
-        np.cumsum(grams.lengths) - grams.lengths
-    )[code_owner]] = grams.codes
-    start = grams.start  # where each n-gram starts in `chars`
+    code_owner = np.repeat(np.arange(len(sources)), lengths)
+    chars[np.arange(len(codes)) + block_at[code_owner] + 1 - (
+        np.cumsum(lengths) - lengths
+    )[code_owner]] = codes
 
     char_owner = np.repeat(np.arange(len(sources)), padded)
     space = chars == _SPACE
@@ -259,12 +257,26 @@ def word_units(
     last_unit = np.append(units_before[1:], n_units) - 1  # per answer; < first: none
     # An n-gram starting on trailing whitespace has no unit of its answer after it: it goes
     # to the answer's last unit. An answer of no unit (only whitespace) has nothing to show.
-    target = np.minimum(unit, last_unit[char_owner])[start]
-    if (last_unit >= units_before).all():
-        pushes = np.bincount(target, weights=push, minlength=n_units)
-    else:
-        has_units = (last_unit >= units_before)[grams.row]
-        pushes = np.bincount(target[has_units], weights=push[has_units], minlength=n_units)
+    clipped = np.minimum(unit, last_unit[char_owner])
+    has_units = last_unit >= units_before
+    pushes = np.zeros(n_units)
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per rows or starts array: its lookup
+    # The body's n-grams, then the opening's, each unit's pushes summed in that order (as
+    # one bincount of both would, add.at going on where bincount stopped).
+    for k, (row, column, value, start) in enumerate(blocks):
+        if id(row) not in seen:
+            seen[id(row)] = (row, pairs[row])
+        if id(start) not in seen:
+            seen[id(start)] = (start, clipped[start])
+        push = value * toward[seen[id(row)][1], column]
+        target = seen[id(start)][1]
+        if not has_units.all():
+            kept = has_units[row]
+            push, target = push[kept], target[kept]
+        if k == 0:
+            pushes = np.bincount(target, weights=push, minlength=n_units).astype(np.float64)
+        else:
+            np.add.at(pushes, target, push)
     word_before = np.searchsorted(char_owner[first], np.arange(len(sources)))
     unit_word = word[unit_first]
     return WordUnits(

@@ -548,16 +548,38 @@ class NgramOccurrences:
     codes: np.ndarray  # the normalised code points of the strings, laid end to end
     lengths: np.ndarray  # the code points of each string
     row: np.ndarray  # per occurrence: its string
-    position: np.ndarray  # where it starts in its string padded with a space at each end
     column: np.ndarray  # its feature column (the opening's moved by half the table)
     value: np.ndarray  # its column's feature value over that column's occurrences in its block
-    start: np.ndarray  # where it starts in the padded strings laid end to end
+    start: np.ndarray  # where it starts in the strings, each padded with a space at each end,
+    # laid end to end
+
+    @property
+    def position(self) -> np.ndarray:
+        """Where each occurrence starts in its string padded with a space at each end."""
+        padded = self.lengths + 2
+        return self.start - (np.cumsum(padded) - padded)[self.row]
 
 
 def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOccurrences:
     """The n-gram occurrences of each string (as featurize() reads an answer: its body_text)
-    in its opening and body blocks, with featurize()'s own keys and block arithmetic
-    (_sorted_block): each occurrence's entry is found by sorting the occurrences once."""
+    in its body then its opening block (ngram_occurrences_by_block, laid end to end)."""
+    codes, lengths, blocks = ngram_occurrences_by_block(strings, config)
+    return NgramOccurrences(
+        codes, lengths, *(np.concatenate(part) for part in zip(*blocks, strict=True))
+    )
+
+
+Occurrences = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # row, column, value, start
+
+
+def ngram_occurrences_by_block(
+    strings: Sequence[str], config: FeatureConfig
+) -> tuple[np.ndarray, np.ndarray, list[Occurrences]]:
+    """The normalised code points and length of each string, and the n-gram occurrences of
+    its body block, then of its opening block (NgramOccurrences' fields, apart: a text no
+    longer than the opening has the same occurrences in both, and the arrays are then
+    shared), with featurize()'s own keys and block arithmetic (_sorted_block): each
+    occurrence's entry is found by sorting the occurrences once."""
     codes, lengths = _normalised_batch(strings)
     grams, padded_starts, sentinel = _ngram_keys(codes, lengths, config)
     n, bits = len(lengths), config.bits
@@ -568,12 +590,11 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
     def located(at_of_gram: list[np.ndarray]):
         keys = np.concatenate([keys[at] for (_, keys), at in zip(grams, at_of_gram, strict=True)])
         row = (keys >> dtype(bits)).astype(np.int64)
-        start = np.concatenate(at_of_gram)
-        return keys, row, start - padded_starts[row], (keys & mask).astype(np.int64), start
+        return keys, row, (keys & mask).astype(np.int64), np.concatenate(at_of_gram)
 
     # The body: every n-gram within its text.
     body_at = [np.flatnonzero(keys != sentinel) for _, keys in grams]
-    keys, body_row, body_position, body_bucket, body_start = located(body_at)
+    keys, body_row, body_bucket, body_start = located(body_at)
     if keys.dtype == np.uint32 and len(keys) < 2**32:
         # Each key packed with its index among the body's n-grams, sorted text by text.
         fill = np.iinfo(np.uint64).max
@@ -589,15 +610,18 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
     else:
         ordered, body_entry = _entry_of_each(keys)
     _, _, body_values, body_counts = _sorted_block(ordered, n, bits, 1.0)
-    body_value = (body_values / body_counts)[body_entry]
+    body = (body_row, body_bucket, (body_values / body_counts)[body_entry], body_start)
     # The opening: a short text's is its body (the same entries, moved and weighted); a long
     # text's, the n-grams of its first positions, counted apart.
+    short_value = (body_values * config.opening_weight / body_counts)[body_entry]
+    if short.all():
+        return codes, lengths, [body, (
+            body_row, _opening_columns(body_bucket, bits), short_value, body_start)]
     own = short[body_row]
     long_at = [_opening_positions(gram, padded_starts[~short], config) for gram, _ in grams]
-    long_keys, long_row, long_position, long_bucket, long_start = located(long_at)
+    long_keys, long_row, long_bucket, long_start = located(long_at)
     ordered, long_entry = _entry_of_each(long_keys)
     _, _, long_values, long_counts = _sorted_block(ordered, n, bits, 1.0)
-    short_value = (body_values * config.opening_weight / body_counts)[body_entry[own]]
     long_value = (long_values * config.opening_weight / long_counts)[long_entry]
     # In featurize's order: per n-gram length, the short texts' n-grams then the long ones'.
     sizes = [len(at) for at in body_at]
@@ -605,25 +629,17 @@ def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOcc
     long_sizes = [len(at) for at in long_at]
 
     def interleave(short_part: np.ndarray, long_part: np.ndarray) -> np.ndarray:
-        pieces = zip(np.split(short_part, np.cumsum(own_sizes)[:-1]),
+        pieces = zip(np.split(short_part[own], np.cumsum(own_sizes)[:-1]),
                      np.split(long_part, np.cumsum(long_sizes)[:-1]), strict=True)
         return np.concatenate([p for pair in pieces for p in pair])
 
-    if not len(long_row):  # no long text: the opening's n-grams are the body's
-        def interleave(short_part: np.ndarray, long_part: np.ndarray) -> np.ndarray:
-            return short_part
-
-        own = slice(None)
-    return NgramOccurrences(
-        codes,
-        lengths,
-        row=np.concatenate((body_row, interleave(body_row[own], long_row))),
-        position=np.concatenate((body_position, interleave(body_position[own], long_position))),
-        column=np.concatenate((body_bucket, _opening_columns(
-            interleave(body_bucket[own], long_bucket), bits))),
-        value=np.concatenate((body_value, interleave(short_value, long_value))),
-        start=np.concatenate((body_start, interleave(body_start[own], long_start))),
+    opening = (
+        interleave(body_row, long_row),
+        _opening_columns(interleave(body_bucket, long_bucket), bits),
+        interleave(short_value, long_value),
+        interleave(body_start, long_start),
     )
+    return codes, lengths, [body, opening]
 
 
 BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis
