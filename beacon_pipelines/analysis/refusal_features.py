@@ -729,12 +729,13 @@ def _featurize(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(sum(counts), out=indptr[1:])
     total = int(indptr[-1])
-    cols = np.empty(total, dtype=np.int64)
+    # int32 column indices, as scipy keeps them (it would copy int64 ones down).
+    cols = np.empty(total, dtype=np.int32)
     values = np.empty(total, dtype=np.float64)
     before = indptr[:-1].copy()  # where each row's entries of the next part go
     for (rows, c, v), count in zip(parts, counts, strict=True):
-        starts, _ = _segments(count)
-        at = before[rows] + np.arange(len(rows)) - starts[rows]
+        # An entry's place: its row's next free one, plus how many of its row precede it.
+        at = (before - (np.cumsum(count) - count))[rows] + np.arange(len(rows))
         cols[at] = c
         values[at] = v
         before += count
