@@ -22,11 +22,12 @@ from beacon_pipelines.report.page_parts import (
 )
 from beacon_pipelines.report.safe_text import escape
 
-# Rows of the disagreements table (one per model, question, region and pair of classes);
+# Rows of the disagreements table (one per model, question, region, classes and answer);
 # answers.csv has every answer with both classes.
 MAX_DISAGREEMENT_ROWS = 200
+# By the answer's hash, not its reason's text: pandas' string hashing stops at a NUL.
 _GROUP = ["model", "question_id", "region", "classifier_class", "judge_class", "response_class",
-          "class_source", "judge_reason"]
+          "class_source", "response_sha256"]
 
 
 def judge_provenance(summary: dict) -> dict[str, str]:
@@ -87,12 +88,13 @@ def judge_section(inputs: ReportInputs) -> list[str]:
 
 
 def _disagreement_rows(inputs: ReportInputs) -> pd.DataFrame:
-    """One row per (model, question, region, classes, reason), with how many samples."""
+    """One row per (model, question, region, classes, answer), with how many samples."""
     found = disagreements(inputs.analysis.answers)
     if found.empty:
         return found
-    grouped = (found.assign(judge_reason=found["judge_reason"].fillna(""))
-               .groupby(_GROUP, sort=False, dropna=False).size().reset_index(name="samples"))
+    grouped = (found.groupby(_GROUP, sort=False, dropna=False)
+               .agg(samples=("judge_reason", "size"), judge_reason=("judge_reason", "first"))
+               .reset_index())
     questions = inputs.analysis.questions
     col = risk_column(questions) if not questions.empty else None
     risks = ({(m, q): rank(str(r)) for m, q, r in
