@@ -186,3 +186,29 @@ def test_a_judgements_frame_without_its_columns_names_them():
     bad = judgements(judged(REFUSAL, "refusal")).drop(columns=["judge_status"])
     with pytest.raises(JudgementsError, match="missing column.*judge_status"):
         analyse(with_shas(frame(rows(1))), bad)
+
+
+def test_an_unchanged_answer_is_no_class_flip_since_the_previous_audit():
+    # The same answers in both audits; the judge reads ASIA's refusal as an evasion. Compared
+    # with the classifier's class of the previous audit, each would look like a flip.
+    executions = with_shas(frame(rows(2)))
+    analysis = analyze_audit(
+        "a1", executions, CATEGORIES, QUESTION_TEXTS, region_order=["US", "EU", "ASIA"],
+        previous=("a0", executions.assign(audit_id="a0")),
+        options=AnalysisOptions(judgements=judgements(judged(REFUSAL, "partial_refusal"))),
+    )
+    assert set(answers_of(analysis, "ASIA")["response_class"]) == {"partial_refusal"}
+    assert analysis.changes.empty and analysis.summary["changes"] == 0
+    # A changed answer still is one: the previous audit's ASIA answered, the judge's class now.
+    answered = executions.assign(
+        audit_id="a0",
+        response=executions["response"].where(executions["response"] != REFUSAL, US_ANSWER),
+    )
+    changed = analyze_audit(
+        "a1", executions, CATEGORIES, QUESTION_TEXTS, region_order=["US", "EU", "ASIA"],
+        previous=("a0", with_shas(answered)),
+        options=AnalysisOptions(judgements=judgements(judged(REFUSAL, "partial_refusal"))),
+    )
+    flips = changed.changes[changed.changes["change"] == "class_flip"]
+    assert len(flips) == 2 and set(flips["after"]) == {"partial_refusal"}
+    assert set(flips["before"]) == {"substantive"}
