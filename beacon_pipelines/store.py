@@ -306,8 +306,16 @@ class ExecutionStore:
                 f"the execution store URL ({STORE_URL_ENV}) is not a SQLAlchemy URL; expected "
                 "e.g. postgresql+psycopg2://user:password@host:5432/db or sqlite:///path.db"
             ) from None
+        safe = parsed.render_as_string(hide_password=True)
+        try:
+            dialect = parsed.get_dialect()  # an unknown scheme ("pg://") fails here
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"cannot use the execution store at {safe}: {_one_line(exc)}; expected "
+                "postgresql+psycopg2://... or sqlite:///..."
+            ) from None
         kwargs: dict = {}
-        if parsed.get_backend_name() == "sqlite":
+        if dialect.name == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 try:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -319,10 +327,9 @@ class ExecutionStore:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True  # a connection the server dropped is replaced
-            if parsed.get_driver_name() == "psycopg2":
+            if dialect.driver == "psycopg2":
                 # An unreachable host fails in seconds, not at the TCP timeout.
                 kwargs["connect_args"] = {"connect_timeout": 10}
-        safe = parsed.render_as_string(hide_password=True)
         try:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
