@@ -174,7 +174,8 @@ def build_completion_barrier_sensor(
         minimum_interval_seconds=BARRIER_INTERVAL_S,
         default_status=DefaultSensorStatus.RUNNING,
         description="Launches an audit's analysis exactly once, when every planned partition of "
-        "that audit has succeeded (and, for an audit with a judge, been judged) and is newer than its last analysis. Skips audits that "
+        "that audit has succeeded (and, for an audit with a judge, been judged) and is newer "
+        "than its last analysis. Skips audits that "
         "`beacon audit` or a whole-graph backfill analyse themselves.",
     )
     def completion_barrier(
