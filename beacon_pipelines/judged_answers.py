@@ -25,6 +25,6 @@ def partition_judge_items(
         if answer.response_sha256 is None or is_technical_failure(answer.response):
             failures += 1
             continue
-        question = catalog.asked(answer.question_id, region).text
+        question = catalog.asked(answer.question_id, region).question
         items.append(judge_item(answer.response_sha256, question, answer.response))
     return items, failures

@@ -115,8 +115,11 @@ def _judge_partition(
     )
     judgements = JudgementStore(store_url).create()
 
-    def on_batch(*args) -> None:
-        context.log.info(f"judge batch stored: {args}")
+    def on_batch(progress, _verdicts) -> None:  # counts only: reasons are untrusted text
+        context.log.info(
+            f"judgements stored: {progress.judged} judged, {progress.failed} failed, "
+            f"{progress.reused} reused of {progress.planned} answers"
+        )
 
     try:
         outcome = judge_answers(judgements, client, items, batch_size, on_batch=on_batch)
