@@ -38,7 +38,12 @@ from beacon_pipelines.plan import (
     select,
 )
 from beacon_pipelines.report.output_folder import check_output_folder, report_folder
-from beacon_pipelines.store import ExecutionStore, configured_store_url, resolve_store_url
+from beacon_pipelines.store import (
+    ExecutionStore,
+    configured_store_url,
+    resolve_store_url,
+    store_exists,
+)
 
 # The first wave of partition workers runs alone until its steps hold the GPU slots, for at
 # most this long; then the rest are forked (see _start_workers).
@@ -195,6 +200,21 @@ def checked_judge(options: AuditOptions):
     return options.judge.build()
 
 
+def _check_resumed_judge(store, store_url, audit_id: str, judge) -> None:
+    from beacon_pipelines.instance.home import dagster_home
+
+    if store is not None:
+        check_audit_judge(store, audit_id, judge)
+        return
+    url = resolve_store_url(dagster_home())
+    if store_exists(url):  # no store yet: no audit, no judge (and nothing is created here)
+        existing = ExecutionStore(url)
+        try:
+            check_audit_judge(existing, audit_id, judge)
+        finally:
+            existing.dispose()
+
+
 def check_audit_judge(store: ExecutionStore, audit_id: str, judge) -> None:
     """An audit keeps the judge it was judged by: resuming it with another judge, or with
     none, would analyse answers judged partly by one and partly by another (or not at all)."""
@@ -254,11 +274,12 @@ def run_audit(
     # An explicit store is reached before the instance is touched: a wrong URL writes nothing.
     store_url = options.store_url or configured_store_url()
     store = ExecutionStore(store_url).create() if store_url else None
+    if options.audit_id:  # a resumed audit keeps its judge: checked before the instance opens
+        _check_resumed_judge(store, store_url, planned.audit_id, judge)
 
     home = ensure_dagster_home()
     free_slots = open_instance(home, options.gpu_cap, progress)
     store = store or ExecutionStore(resolve_store_url(home)).create()
-    check_audit_judge(store, planned.audit_id, judge)
     plan = store.register_audit(planned)
     texts = {q: catalog.question(q).text for q in plan.questions}
     store.record_question_texts(plan.audit_id, texts)  # what `beacon compare` matches on
