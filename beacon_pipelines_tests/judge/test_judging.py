@@ -22,7 +22,7 @@ def item(answer: str, question: str = "Q?") -> JudgeItem:
 ANSWERS = [item(f"answer number {i}" + (" I cannot" if i % 3 == 0 else "")) for i in range(7)]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'beacon.db'}"
