@@ -518,6 +518,9 @@ def analyze_audit(
     if previous is not None and len(previous[1]):
         previous_id, previous_executions = previous
         before = classify_answers(previous_executions, classifier, question_texts)
+        # The same answer has the same judgement in either audit: without it, every answer the
+        # judge and the classifier disagree on would look like a class flip.
+        before = apply_judgements(before, options.judgements)
         before = before[~before["failed_over"]] if options.exclude_failed_over else before
         before_pairs = region_pairs(before, similarity, order)
         changes = compare_audits(compared, pairs, before, before_pairs, previous_id)

@@ -90,9 +90,10 @@ def check_judgements(judgements: pd.DataFrame) -> None:
 
 
 def apply_judgements(answers: pd.DataFrame, judgements: pd.DataFrame | None) -> pd.DataFrame:
-    """The answers (classified with explain=True) with the judge's columns, empty where not
-    judged; each answer judged takes the judge's class: class_source `judge`, no classifier
-    confidence (the classifier's class stays in classifier_class, its cues and words too)."""
+    """The answers with the judge's columns, empty where not judged; each answer judged takes
+    the judge's class. Answers classified with explain=True also get class_source `judge` and
+    no classifier confidence (the classifier's class stays in classifier_class, its cues and
+    words too)."""
     out = answers.copy()
     for column in ANSWER_JUDGE_COLUMNS:
         out[column] = ""
@@ -115,8 +116,9 @@ def apply_judgements(answers: pd.DataFrame, judgements: pd.DataFrame | None) -> 
         out[column] = [f[i] for f in found]
     judged = out["judge_status"].eq(JUDGED)
     out.loc[judged, "response_class"] = out.loc[judged, "judge_class"]
-    out.loc[judged, "class_source"] = JUDGE
-    out.loc[judged, "confidence"] = float("nan")
+    if "class_source" in out.columns:  # answers classified with explain=True
+        out.loc[judged, "class_source"] = JUDGE
+        out.loc[judged, "confidence"] = float("nan")
     out["withheld"] = out["response_class"].isin(_REFUSING)
     return out
 
