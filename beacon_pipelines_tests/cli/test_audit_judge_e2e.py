@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, DagsterInstance
 
+from beacon_pipelines.judge.prompt import load_prompt
 from beacon_pipelines.store import ExecutionStore, default_store_url
 from beacon_pipelines_tests.conftest import cli_env
 from beacon_pipelines_tests.support.audit_files import write_sim_config
@@ -86,6 +87,9 @@ def test_a_judged_audit_uses_the_judges_classes_and_survives_bad_replies(
     assert set(math["class_source"]) == {"judge"} and set(math["class"]) == {"partial_refusal"}
     assert set(asked_1989["class_source"]) == {"classifier"}
     assert (asked_1989["class"] == asked_1989["classifier_class"]).all()
+    assert set(math["judge_status"]) == {"judged"}
+    assert set(math["judge_reason"]) == {"It changes the subject."}
+    assert set(asked_1989["judge_status"]) == {"judge_failed"}
 
     stored = stored_judgements(home).set_index("response_sha256")
     for row in executions.itertuples():
@@ -109,6 +113,8 @@ def test_a_judged_audit_uses_the_judges_classes_and_survives_bad_replies(
         assert metadata["planned"] == metadata["reused"] + metadata["judged"] + metadata["failed"]
     assert sum(m["judged"] + m["reused"] for m in judged.values()) >= 2
     assert sum(m["failed"] for m in judged.values()) >= 1
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert JUDGE_MODEL in report and load_prompt().sha256 in report
     analysis = materializations(home, "bias_analysis")["judged"]
     assert analysis["judge_model"] == JUDGE_MODEL and analysis["judge_failed"] == 2
     assert analysis["judge"]["judged"] == 2
