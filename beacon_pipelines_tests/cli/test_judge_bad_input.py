@@ -17,7 +17,8 @@ JUDGE = ["--judge", "openai", "--judge-base-url", "http://127.0.0.1:9/v1"]
 def home(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    for name in ("BEACON_STORE_URL", "DAGSTER_PG_PASSWORD", "BEACON_TEST_JUDGE_KEY"):
+    for name in ("BEACON_STORE_URL", "DAGSTER_PG_PASSWORD", "BEACON_TEST_JUDGE_KEY",
+                 "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "home"
 
@@ -36,6 +37,7 @@ def one_error_line(capsys) -> str:
         ([*JUDGE, "--judge-model", "judge-m", "--judge-api-key-env", "BEACON_TEST_JUDGE_KEY"],
          "BEACON_TEST_JUDGE_KEY"),
         (["--judge-model", "judge-m"], "--judge-model is an option of --judge"),
+        (["--judge", "modal"], "MODAL_TOKEN_ID"),
     ],
 )
 def test_a_judge_missing_a_setting_is_refused_before_anything_is_written(
