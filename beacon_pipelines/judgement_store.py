@@ -59,7 +59,18 @@ judgements = sa.Table(
 
 class JudgementStore:
     def __init__(self, url: str, retry_s: float = 30.0):
-        self._base = ExecutionStore(url, retry_s=retry_s)
+        try:
+            self._base = ExecutionStore(url, retry_s=retry_s)
+        except StoreError as exc:  # its message names the execution store
+            message = str(exc).replace("the execution store URL (BEACON_STORE_URL)",
+                                       "the judgement store URL")
+            raise StoreError(message.replace("execution store", "judgement store")) from None
+        except (sa.exc.NoSuchModuleError, ImportError):  # a scheme no dialect serves ("pg://")
+            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+            raise StoreError(
+                f"cannot use the judgement store at {shown}: no database driver for its "
+                "scheme; use postgresql+psycopg2://... or sqlite:///path.db"
+            ) from None
         self.engine = self._base.engine
         self._created = False
 

@@ -113,3 +113,13 @@ def test_bad_judge_options_are_one_line_exit_2(tmp_path, capsys, monkeypatch, ar
     assert main(["eval-refusals", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+@pytest.mark.integration
+def test_a_bad_judge_store_url_is_one_error_without_its_password(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EVAL_JUDGE_KEY", KEY)
+    with judge_server() as server:
+        code = main(args_for(server, labelled_csv(tmp_path), "--judge-store", "pg://u:pw@@h"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert "judgement store" in err[0] and "pw" not in err[0]

@@ -3,6 +3,8 @@ correct, wrong, malformed, empty, cut-off, slow, throttled and unauthorised repl
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from beacon_pipelines.analysis.response_class import ResponseClass
@@ -12,6 +14,7 @@ from beacon_pipelines.judge.prompt import load_prompt
 from beacon_pipelines.judge.registry import JudgeConfig, JudgeConfigError, build_judge
 from beacon_pipelines.judge.verdict import JUDGE_FAILED, JUDGED, JudgeItem
 from beacon_pipelines_tests.judge.judge_server import (
+    by_words,
     completion_body,
     data_of,
     judge_server,
@@ -43,6 +46,15 @@ def make_judge(server, **kwargs) -> tuple[OpenAIJudge, list[float]]:
 
 
 def test_correct_replies_become_verdicts_in_order(server):
+    # The first three requests meet at a barrier: only a client with 3 in flight gets past it.
+    meet = threading.Barrier(3, timeout=20)
+
+    def together(payload: dict) -> str:
+        if len(server.requests) <= 3:
+            meet.wait()
+        return by_words(payload)
+
+    server.answer = together
     judge, sleeps = make_judge(server, api_key=KEY, concurrency=3)
     items = ITEMS * 4
     verdicts = judge.judge(items)
@@ -53,7 +65,7 @@ def test_correct_replies_become_verdicts_in_order(server):
     ]
     assert all(v.status == JUDGED and v.attempts == 1 for v in verdicts)
     assert verdicts[1].reason == "It declines to answer."
-    assert sleeps == [] and server.max_in_flight > 1
+    assert sleeps == [] and server.max_in_flight == 3
     for request in server.chat_requests():
         body = request["json"]
         assert body["model"] == "judge-model" and body["temperature"] == 0
@@ -125,16 +137,16 @@ def test_throttling_and_server_errors_that_last_fail_the_answer_not_the_batch(se
 
 
 def test_a_slow_judge_times_out_and_is_retried(server):
-    server.script.append(Scripted(delay_s=1.5))
-    judge, sleeps = make_judge(server, timeout_s=0.3)
+    server.script.append(Scripted(delay_s=3.0))
+    judge, sleeps = make_judge(server, timeout_s=1.0)
     [verdict] = judge.judge(ITEMS[:1])
     assert verdict.status == JUDGED and verdict.attempts == 2 and sleeps == [1.0]
 
-    server.script.extend([Scripted(delay_s=1.5)] * 2)
-    judge, _ = make_judge(server, timeout_s=0.3, max_retries=1)
+    server.script.extend([Scripted(delay_s=3.0)] * 2)
+    judge, _ = make_judge(server, timeout_s=1.0, max_retries=1)
     [verdict] = judge.judge(ITEMS[:1])
     assert verdict.status == JUDGE_FAILED and "no reply" in verdict.error
-    assert "within 0.3 s" in verdict.error
+    assert "within 1 s" in verdict.error
 
 
 def test_a_bad_request_fails_that_answer_at_once(server):

@@ -105,3 +105,12 @@ def test_a_huge_answer_is_capped_head_and_tail():
     assert len(data["answer"]) < MAX_ANSWER_CHARS + 100
     assert data["answer"].startswith("start ") and data["answer"].endswith(" the end")
     assert "characters cut" in data["answer"]
+
+
+def test_an_install_carries_the_prompt_file():
+    import tomllib
+
+    from beacon_pipelines_tests.conftest import PROJECT_DIR
+
+    config = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
+    assert "prompts/*.md" in config["tool"]["setuptools"]["package-data"]["beacon_pipelines.judge"]
