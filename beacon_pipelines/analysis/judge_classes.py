@@ -102,7 +102,7 @@ def apply_judgements(answers: pd.DataFrame, judgements: pd.DataFrame | None) -> 
     check_judgements(judgements)
     # A dict, not Series.map: one lookup per answer, whatever the answer's text.
     table = {
-        sha: ("" if status != JUDGED else cls, _text(reason), status)
+        sha: ("" if status != JUDGED else str(cls), _text(reason), status)
         for sha, cls, reason, status in zip(
             judgements["response_sha256"], judgements["judge_class"],
             judgements["judge_reason"], judgements["judge_status"], strict=True)
