@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -221,6 +222,19 @@ audit_control = sa.Table(
     sa.Column("driver_pid", sa.Integer),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+# The judge an audit is judged by (issue 16): its judgements are read under this key (model,
+# prompt sha256), so the audit's analysis and `beacon report` use the judgements its run made.
+# A table of its own, like beacon_audit_control: older stores gain it by create_all. An audit
+# without a row has no judge.
+audit_judges = sa.Table(
+    "beacon_audit_judges",
+    metadata,
+    sa.Column("audit_id", sa.String(200), primary_key=True),
+    sa.Column("judge_kind", sa.String(20), nullable=False),
+    sa.Column("judge_model", sa.String(200), nullable=False),
+    sa.Column("judge_prompt_sha256", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.Float, nullable=False),
+)
 
 
 class StoreError(RuntimeError):
@@ -229,6 +243,33 @@ class StoreError(RuntimeError):
 
 class AuditConflictError(ValueError):
     """An audit id reused with a different plan."""
+
+
+class AuditJudgeConflictError(ValueError):
+    """An audit already judged by another judge model or prompt."""
+
+
+@dataclass(frozen=True)
+class AuditJudge:
+    kind: str  # openai, modal
+    model: str
+    prompt_sha256: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What judgements are stored under (the kind only says how they were reached)."""
+        return self.model, self.prompt_sha256
+
+    def describe(self) -> str:
+        return f"{self.kind} judge {self.model!r} (prompt sha256 {self.prompt_sha256[:12]}…)"
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    question_id: str
+    sample: int
+    response: str | None
+    response_sha256: str | None
 
 
 class DuplicateAttemptError(StoreError):
@@ -737,6 +778,89 @@ class ExecutionStore:
                 return {r.audit_id: dict(r._mapping) for r in conn.execute(query)}
 
         return self._retrying("reading audit control", read)
+
+    # -- the audit's judge -------------------------------------------------------------------
+
+    def audit_judge(self, audit_id: str) -> AuditJudge | None:
+        """The judge the audit is judged by; None for an audit without one."""
+        self.create()
+        c = audit_judges.c
+        query = sa.select(c.judge_kind, c.judge_model, c.judge_prompt_sha256).where(
+            c.audit_id == audit_id
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).first()
+
+        row = self._retrying(f"reading the judge of audit {audit_id!r}", read)
+        return None if row is None else AuditJudge(*row)
+
+    def set_audit_judge(self, audit_id: str, judge: AuditJudge) -> AuditJudge:
+        """Record the audit's judge (first writer wins); AuditJudgeConflictError when the audit
+        is already judged by another model or prompt, whose judgements its analysis reads."""
+        existing = self.audit_judge(audit_id)
+        if existing is None:
+            row = {
+                "audit_id": audit_id,
+                "judge_kind": judge.kind,
+                "judge_model": judge.model,
+                "judge_prompt_sha256": judge.prompt_sha256,
+                "recorded_at": time.time(),
+            }
+
+            def insert() -> None:
+                with self.engine.begin() as conn:
+                    conn.execute(audit_judges.insert().values(**row))
+
+            try:
+                self._retrying(f"recording the judge of audit {audit_id!r}", insert)
+            except IntegrityError:
+                pass  # recorded concurrently by another partition of the same audit
+            existing = self.audit_judge(audit_id)
+        if existing is not None and existing.key != judge.key:
+            raise AuditJudgeConflictError(
+                f"audit {audit_id!r} is judged by {existing.describe()}, not "
+                f"{judge.describe()}: resume it with the same judge, or start a new audit"
+            )
+        return existing or judge
+
+    def partition_answers(self, audit_id: str, model: str, region: str) -> list[StoredAnswer]:
+        """The succeeded executions of one (model, region) of an audit, without pandas (the
+        judge step runs in the partition's worker, which never imports it)."""
+        self.create()
+        c = executions.c
+        query = (
+            sa.select(c.question_id, c.sample, c.response, c.response_sha256)
+            .where(
+                c.audit_id == audit_id,
+                c.model == model,
+                c.region == region,
+                c.status == SUCCEEDED,
+            )
+            .order_by(c.question_id, c.sample)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).all()
+
+        rows = self._retrying(f"reading the answers of {model} in {region} of {audit_id!r}", read)
+        return [StoredAnswer(*row) for row in rows]
+
+    def response_sha256s(self, audit_id: str) -> set[str]:
+        """The sha256 of every succeeded answer of an audit (the key its judgements are under)."""
+        self.create()
+        c = executions.c
+        query = sa.select(c.response_sha256).where(
+            c.audit_id == audit_id, c.status == SUCCEEDED, c.response_sha256.is_not(None)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return {r[0] for r in conn.execute(query)}
+
+        return self._retrying(f"reading the answers of audit {audit_id!r}", read)
 
     # -- partition leases --------------------------------------------------------------------
 
