@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from beacon_pipelines.analysis.response_class import ResponseClass
 from beacon_pipelines.judge.verdict import JUDGE_FAILED, JUDGED, JudgeVerdict
-from beacon_pipelines.store import ExecutionStore, StoreError
+from beacon_pipelines.store import ExecutionStore, StoreError, create_tables
 from beacon_pipelines.stored_text import UntrustedText
 
 if TYPE_CHECKING:
@@ -65,12 +64,6 @@ class JudgementStore:
             message = str(exc).replace("the execution store URL (BEACON_STORE_URL)",
                                        "the judgement store URL")
             raise StoreError(message.replace("execution store", "judgement store")) from None
-        except (sa.exc.NoSuchModuleError, ImportError):  # a scheme no dialect serves ("pg://")
-            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-            raise StoreError(
-                f"cannot use the judgement store at {shown}: no database driver for its "
-                "scheme; use postgresql+psycopg2://... or sqlite:///path.db"
-            ) from None
         self.engine = self._base.engine
         self._created = False
 
@@ -87,27 +80,8 @@ class JudgementStore:
         SQLite)."""
         if self._created:
             return self
-        deadline = time.monotonic() + self._base.retry_s
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(
-                            sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                            {"key": _CREATE_LOCK_KEY},
-                        )
-                    metadata.create_all(conn, checkfirst=True)
-                break
-            except (IntegrityError, ProgrammingError, OperationalError) as exc:
-                lost_race = "already exists" in str(exc) or isinstance(exc, IntegrityError)
-                if not (lost_race or exc.connection_invalidated) or time.monotonic() > deadline:
-                    raise StoreError(
-                        f"cannot use the judgement store at {self.display_url}: "
-                        f"{' '.join(str(getattr(exc, 'orig', exc)).split())}"
-                    ) from None
-                time.sleep(min(0.1 * attempt, 2.0))
+        create_tables(self.engine, metadata, "judgement store", self._base.retry_s,
+                      _CREATE_LOCK_KEY)
         self._created = True
         return self
 

@@ -333,6 +333,46 @@ def _is_transient(exc: DBAPIError) -> bool:
 _CREATE_LOCK_KEY = 0x6265_6163_6F6E  # "beacon"
 
 
+def create_tables(
+    engine, tables: sa.MetaData, name: str, retry_s: float, lock_key: int, upgrade=None
+) -> None:
+    """Create `tables` if missing (then `upgrade(conn)` in the same transaction); safe when
+    many processes start at once.
+
+    On Postgres an advisory lock serializes the check-and-create (DDL is transactional there,
+    so the lock is held until the tables are committed). SQLite has no such lock: a process
+    that loses the race sees "already exists" and checks again. An unreachable database fails
+    at once, with one line naming the store (`name`) and its URL without the password.
+    """
+    deadline = time.monotonic() + retry_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key}
+                    )
+                tables.create_all(conn, checkfirst=True)
+                if upgrade is not None:
+                    upgrade(conn)
+            return
+        except (IntegrityError, ProgrammingError, OperationalError) as exc:
+            # "duplicate column": another process upgraded an old store at the same time.
+            lost_race = (
+                any(s in str(exc) for s in ("already exists", "duplicate column"))
+                or isinstance(exc, IntegrityError)
+            )
+            # An established connection that dropped, unlike a refused one, is retried.
+            dropped = exc.connection_invalidated
+            if not (lost_race or dropped) or time.monotonic() > deadline:
+                raise StoreError(
+                    f"cannot use the {name} at {_safe_url(engine)}: {_one_line(exc)}"
+                ) from None
+            time.sleep(min(0.1 * attempt, 2.0))
+
+
 class ExecutionStore:
     """`retry_s`: how long an operation keeps retrying a dropped connection before it fails
     with a StoreError (a database restart or failover takes seconds)."""
@@ -387,44 +427,18 @@ class ExecutionStore:
         return _safe_url(self.engine)
 
     def create(self) -> ExecutionStore:
-        """Create the tables if missing, and add the columns a store created by an earlier
-        version lacks; safe when many processes start at once.
-
-        On Postgres an advisory lock serializes the check-and-create (DDL is transactional
-        there, so the lock is held until the tables are committed). SQLite has no such lock:
-        a process that loses the race sees "already exists" and checks again. An unreachable
-        database fails at once, with one line naming it.
-        """
+        """Create the tables if missing, and add the columns and indexes a store created by an
+        earlier version lacks; safe when many processes start at once (`create_tables`)."""
         if self._created:
             return self
-        deadline = time.monotonic() + self.retry_s
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(
-                            sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                            {"key": _CREATE_LOCK_KEY},
-                        )
-                    metadata.create_all(conn, checkfirst=True)
-                    _add_missing_columns(conn)
-                    _add_missing_indexes(conn)
-                break
-            except (IntegrityError, ProgrammingError, OperationalError) as exc:
-                # "duplicate column": another process upgraded an old store at the same time.
-                lost_race = (
-                    any(s in str(exc) for s in ("already exists", "duplicate column"))
-                    or isinstance(exc, IntegrityError)
-                )
-                # An established connection that dropped, unlike a refused one, is retried.
-                dropped = exc.connection_invalidated
-                if not (lost_race or dropped) or time.monotonic() > deadline:
-                    raise StoreError(
-                        f"cannot use the execution store at {self.display_url}: {_one_line(exc)}"
-                    ) from None
-                time.sleep(min(0.1 * attempt, 2.0))
+
+        def upgrade(conn) -> None:
+            _add_missing_columns(conn)
+            _add_missing_indexes(conn)
+
+        create_tables(
+            self.engine, metadata, "execution store", self.retry_s, _CREATE_LOCK_KEY, upgrade
+        )
         self._created = True
         return self
 
