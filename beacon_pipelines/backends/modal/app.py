@@ -235,10 +235,11 @@ def build_judge_reply(
 # -- the GPU classes -------------------------------------------------------------------------
 
 
-class BeaconModelServer:
-    """Loads one model once per container; answers a whole partition per call."""
+class _VllmServer:
+    """Loads one model with vLLM once per container (a generated class per model sets ENTRY)."""
 
-    ENTRY: dict = {}  # set per generated class: class_name, model_id, hf_id, region_id
+    ENTRY: dict = {}  # class_name, hf_id (and model_id, region_id for the audited models)
+    MAX_LEN = MAX_MODEL_LEN
 
     @modal.enter()
     def load(self) -> None:
@@ -259,13 +260,29 @@ class BeaconModelServer:
             revision=self.revision,
             tokenizer_revision=self.revision,
             dtype=self.dtype,
-            max_model_len=MAX_MODEL_LEN,
+            max_model_len=self.MAX_LEN,
             gpu_memory_utilization=0.90,
             enforce_eager=True,  # skip CUDA-graph capture: faster cold starts, small batches
         )
         self.system_role = _template_takes_system_role(self.llm.get_tokenizer())
         self.load_s = time.time() - started
         self.calls = 0
+
+    def _call_facts(self, received_at: float) -> tuple[dict, dict]:
+        """(timings, container) of the call that started at `received_at`."""
+        cold = self.calls == 0
+        self.calls += 1
+        timings = {
+            "cold": cold,
+            "load_s": self.load_s,
+            "received_at": received_at,
+            "generation_s": time.time() - received_at,
+        }
+        return timings, {**container_facts(), "gpu": self.gpu, "dtype": self.dtype}
+
+
+class BeaconModelServer(_VllmServer):
+    """An audited model; answers a whole partition's batch per call."""
 
     @modal.method()
     def generate(self, batch: dict) -> dict:
@@ -289,49 +306,14 @@ class BeaconModelServer:
             }
             for out in outputs
         ]
-        cold = self.calls == 0
-        self.calls += 1
-        timings = {
-            "cold": cold,
-            "load_s": self.load_s,
-            "received_at": received_at,
-            "generation_s": time.time() - received_at,
-        }
-        container = {**container_facts(), "gpu": self.gpu, "dtype": self.dtype}
+        timings, container = self._call_facts(received_at)
         return build_reply(self.ENTRY, self.revision, items, generations, timings, container)
 
 
-class BeaconJudgeServer:
-    """Loads the judge model once per container; judges a batch of answers per call."""
+class BeaconJudgeServer(_VllmServer):
+    """The judge model; judges a batch of answers per call."""
 
-    ENTRY: dict = {}  # class_name, hf_id
-
-    @modal.enter()
-    def load(self) -> None:
-        import torch
-        from huggingface_hub import snapshot_download
-        from vllm import LLM
-
-        started = time.time()
-        hf_id = self.ENTRY["hf_id"]
-        local = snapshot_download(hf_id, ignore_patterns=IGNORE_PATTERNS)
-        hf_cache.commit()
-        self.revision = os.path.basename(local)
-        major, _minor = torch.cuda.get_device_capability(0)
-        self.dtype = "bfloat16" if major >= 8 else "float16"
-        self.gpu = torch.cuda.get_device_name(0)
-        self.llm = LLM(
-            model=hf_id,
-            revision=self.revision,
-            tokenizer_revision=self.revision,
-            dtype=self.dtype,
-            max_model_len=JUDGE_MAX_MODEL_LEN,
-            gpu_memory_utilization=0.90,
-            enforce_eager=True,
-        )
-        self.system_role = _template_takes_system_role(self.llm.get_tokenizer())
-        self.load_s = time.time() - started
-        self.calls = 0
+    MAX_LEN = JUDGE_MAX_MODEL_LEN
 
     @modal.method()
     def judge(self, batch: dict) -> dict:
@@ -349,15 +331,7 @@ class BeaconJudgeServer:
             {"text": out.outputs[0].text, "finish_reason": out.outputs[0].finish_reason}
             for out in outputs
         ]
-        cold = self.calls == 0
-        self.calls += 1
-        timings = {
-            "cold": cold,
-            "load_s": self.load_s,
-            "received_at": received_at,
-            "generation_s": time.time() - received_at,
-        }
-        container = {**container_facts(), "gpu": self.gpu, "dtype": self.dtype}
+        timings, container = self._call_facts(received_at)
         return build_judge_reply(self.ENTRY, self.revision, items, generations, timings, container)
 
 
