@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -221,6 +222,19 @@ audit_control = sa.Table(
     sa.Column("driver_pid", sa.Integer),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+# The judge an audit is judged by (issue 16): its judgements are read under this key (model,
+# prompt sha256), so the audit's analysis and `beacon report` use the judgements its run made.
+# A table of its own, like beacon_audit_control: older stores gain it by create_all. An audit
+# without a row has no judge.
+audit_judges = sa.Table(
+    "beacon_audit_judges",
+    metadata,
+    sa.Column("audit_id", sa.String(200), primary_key=True),
+    sa.Column("judge_kind", sa.String(20), nullable=False),
+    sa.Column("judge_model", sa.String(200), nullable=False),
+    sa.Column("judge_prompt_sha256", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.Float, nullable=False),
+)
 
 
 class StoreError(RuntimeError):
@@ -229,6 +243,33 @@ class StoreError(RuntimeError):
 
 class AuditConflictError(ValueError):
     """An audit id reused with a different plan."""
+
+
+class AuditJudgeConflictError(ValueError):
+    """An audit already judged by another judge model or prompt."""
+
+
+@dataclass(frozen=True)
+class AuditJudge:
+    kind: str  # openai, modal
+    model: str
+    prompt_sha256: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What judgements are stored under (the kind only says how they were reached)."""
+        return self.model, self.prompt_sha256
+
+    def describe(self) -> str:
+        return f"{self.kind} judge {self.model!r} (prompt sha256 {self.prompt_sha256[:12]}…)"
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    question_id: str
+    sample: int
+    response: str | None
+    response_sha256: str | None
 
 
 class DuplicateAttemptError(StoreError):
@@ -292,6 +333,46 @@ def _is_transient(exc: DBAPIError) -> bool:
 _CREATE_LOCK_KEY = 0x6265_6163_6F6E  # "beacon"
 
 
+def create_tables(
+    engine, tables: sa.MetaData, name: str, retry_s: float, lock_key: int, upgrade=None
+) -> None:
+    """Create `tables` if missing (then `upgrade(conn)` in the same transaction); safe when
+    many processes start at once.
+
+    On Postgres an advisory lock serializes the check-and-create (DDL is transactional there,
+    so the lock is held until the tables are committed). SQLite has no such lock: a process
+    that loses the race sees "already exists" and checks again. An unreachable database fails
+    at once, with one line naming the store (`name`) and its URL without the password.
+    """
+    deadline = time.monotonic() + retry_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key}
+                    )
+                tables.create_all(conn, checkfirst=True)
+                if upgrade is not None:
+                    upgrade(conn)
+            return
+        except (IntegrityError, ProgrammingError, OperationalError) as exc:
+            # "duplicate column": another process upgraded an old store at the same time.
+            lost_race = (
+                any(s in str(exc) for s in ("already exists", "duplicate column"))
+                or isinstance(exc, IntegrityError)
+            )
+            # An established connection that dropped, unlike a refused one, is retried.
+            dropped = exc.connection_invalidated
+            if not (lost_race or dropped) or time.monotonic() > deadline:
+                raise StoreError(
+                    f"cannot use the {name} at {_safe_url(engine)}: {_one_line(exc)}"
+                ) from None
+            time.sleep(min(0.1 * attempt, 2.0))
+
+
 class ExecutionStore:
     """`retry_s`: how long an operation keeps retrying a dropped connection before it fails
     with a StoreError (a database restart or failover takes seconds)."""
@@ -306,8 +387,16 @@ class ExecutionStore:
                 f"the execution store URL ({STORE_URL_ENV}) is not a SQLAlchemy URL; expected "
                 "e.g. postgresql+psycopg2://user:password@host:5432/db or sqlite:///path.db"
             ) from None
+        safe = parsed.render_as_string(hide_password=True)
+        try:
+            dialect = parsed.get_dialect()  # an unknown scheme ("pg://") fails here
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"cannot use the execution store at {safe}: {_one_line(exc)}; expected "
+                "postgresql+psycopg2://... or sqlite:///..."
+            ) from None
         kwargs: dict = {}
-        if parsed.get_backend_name() == "sqlite":
+        if dialect.name == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 try:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -319,10 +408,9 @@ class ExecutionStore:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True  # a connection the server dropped is replaced
-            if parsed.get_driver_name() == "psycopg2":
+            if dialect.driver == "psycopg2":
                 # An unreachable host fails in seconds, not at the TCP timeout.
                 kwargs["connect_args"] = {"connect_timeout": 10}
-        safe = parsed.render_as_string(hide_password=True)
         try:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
@@ -339,44 +427,18 @@ class ExecutionStore:
         return _safe_url(self.engine)
 
     def create(self) -> ExecutionStore:
-        """Create the tables if missing, and add the columns a store created by an earlier
-        version lacks; safe when many processes start at once.
-
-        On Postgres an advisory lock serializes the check-and-create (DDL is transactional
-        there, so the lock is held until the tables are committed). SQLite has no such lock:
-        a process that loses the race sees "already exists" and checks again. An unreachable
-        database fails at once, with one line naming it.
-        """
+        """Create the tables if missing, and add the columns and indexes a store created by an
+        earlier version lacks; safe when many processes start at once (`create_tables`)."""
         if self._created:
             return self
-        deadline = time.monotonic() + self.retry_s
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(
-                            sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                            {"key": _CREATE_LOCK_KEY},
-                        )
-                    metadata.create_all(conn, checkfirst=True)
-                    _add_missing_columns(conn)
-                    _add_missing_indexes(conn)
-                break
-            except (IntegrityError, ProgrammingError, OperationalError) as exc:
-                # "duplicate column": another process upgraded an old store at the same time.
-                lost_race = (
-                    any(s in str(exc) for s in ("already exists", "duplicate column"))
-                    or isinstance(exc, IntegrityError)
-                )
-                # An established connection that dropped, unlike a refused one, is retried.
-                dropped = exc.connection_invalidated
-                if not (lost_race or dropped) or time.monotonic() > deadline:
-                    raise StoreError(
-                        f"cannot use the execution store at {self.display_url}: {_one_line(exc)}"
-                    ) from None
-                time.sleep(min(0.1 * attempt, 2.0))
+
+        def upgrade(conn) -> None:
+            _add_missing_columns(conn)
+            _add_missing_indexes(conn)
+
+        create_tables(
+            self.engine, metadata, "execution store", self.retry_s, _CREATE_LOCK_KEY, upgrade
+        )
         self._created = True
         return self
 
@@ -730,6 +792,89 @@ class ExecutionStore:
                 return {r.audit_id: dict(r._mapping) for r in conn.execute(query)}
 
         return self._retrying("reading audit control", read)
+
+    # -- the audit's judge -------------------------------------------------------------------
+
+    def audit_judge(self, audit_id: str) -> AuditJudge | None:
+        """The judge the audit is judged by; None for an audit without one."""
+        self.create()
+        c = audit_judges.c
+        query = sa.select(c.judge_kind, c.judge_model, c.judge_prompt_sha256).where(
+            c.audit_id == audit_id
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).first()
+
+        row = self._retrying(f"reading the judge of audit {audit_id!r}", read)
+        return None if row is None else AuditJudge(*row)
+
+    def set_audit_judge(self, audit_id: str, judge: AuditJudge) -> AuditJudge:
+        """Record the audit's judge (first writer wins); AuditJudgeConflictError when the audit
+        is already judged by another model or prompt, whose judgements its analysis reads."""
+        existing = self.audit_judge(audit_id)
+        if existing is None:
+            row = {
+                "audit_id": audit_id,
+                "judge_kind": judge.kind,
+                "judge_model": judge.model,
+                "judge_prompt_sha256": judge.prompt_sha256,
+                "recorded_at": time.time(),
+            }
+
+            def insert() -> None:
+                with self.engine.begin() as conn:
+                    conn.execute(audit_judges.insert().values(**row))
+
+            try:
+                self._retrying(f"recording the judge of audit {audit_id!r}", insert)
+            except IntegrityError:
+                pass  # recorded concurrently by another partition of the same audit
+            existing = self.audit_judge(audit_id)
+        if existing is not None and existing.key != judge.key:
+            raise AuditJudgeConflictError(
+                f"audit {audit_id!r} is judged by {existing.describe()}, not "
+                f"{judge.describe()}: resume it with the same judge, or start a new audit"
+            )
+        return existing or judge
+
+    def partition_answers(self, audit_id: str, model: str, region: str) -> list[StoredAnswer]:
+        """The succeeded executions of one (model, region) of an audit, without pandas (the
+        judge step runs in the partition's worker, which never imports it)."""
+        self.create()
+        c = executions.c
+        query = (
+            sa.select(c.question_id, c.sample, c.response, c.response_sha256)
+            .where(
+                c.audit_id == audit_id,
+                c.model == model,
+                c.region == region,
+                c.status == SUCCEEDED,
+            )
+            .order_by(c.question_id, c.sample)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return conn.execute(query).all()
+
+        rows = self._retrying(f"reading the answers of {model} in {region} of {audit_id!r}", read)
+        return [StoredAnswer(*row) for row in rows]
+
+    def response_sha256s(self, audit_id: str) -> set[str]:
+        """The sha256 of every succeeded answer of an audit (the key its judgements are under)."""
+        self.create()
+        c = executions.c
+        query = sa.select(c.response_sha256).where(
+            c.audit_id == audit_id, c.status == SUCCEEDED, c.response_sha256.is_not(None)
+        )
+
+        def read():
+            with self.engine.connect() as conn:
+                return {r[0] for r in conn.execute(query)}
+
+        return self._retrying(f"reading the answers of audit {audit_id!r}", read)
 
     # -- partition leases --------------------------------------------------------------------
 

@@ -46,7 +46,13 @@ def test_graph_shape():
     defs = build_definitions(load_catalog())
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"inference_responses", "bias_analysis", "bias_report"}
+    assert keys == {"inference_responses", "answer_judgements", "bias_analysis", "bias_report"}
     inference = defs.get_assets_def("inference_responses")
     assert len(inference.partitions_def.get_partition_keys()) == 9
     assert inference.op.pool == "gpu"
+    # The judge's calls count against the same cap, partition by partition.
+    judgements = defs.get_assets_def("answer_judgements")
+    assert judgements.op.pool == "gpu"
+    assert judgements.partitions_def == inference.partitions_def
+    assert graph.get(judgements.key).parent_keys == {inference.key}
+    assert judgements.key in graph.get(defs.get_assets_def("bias_analysis").key).parent_keys

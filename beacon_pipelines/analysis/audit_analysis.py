@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 
 from beacon_pipelines.analysis.answer_explanation import CALL_FAILED, AnswerExplainer
-from beacon_pipelines.analysis.answer_labels import CLASSIFIER, AnswerLabels, apply_labels
+from beacon_pipelines.analysis.answer_labels import (
+    CLASSIFIER,
+    REVIEWER,
+    AnswerLabels,
+    apply_labels,
+)
 from beacon_pipelines.analysis.audit_analysis_result import AuditAnalysis
 from beacon_pipelines.analysis.audit_compare import CHANGE_COLUMNS, compare_audits
 from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier, default_classifier
@@ -25,6 +30,12 @@ from beacon_pipelines.analysis.evidence import (
     withheld_mostly,
 )
 from beacon_pipelines.analysis.intervals import wilson_interval
+from beacon_pipelines.analysis.judge_agreement import judge_summary
+from beacon_pipelines.analysis.judge_classes import (
+    apply_judgements,
+    has_judgements,
+    judge_identity,
+)
 from beacon_pipelines.analysis.risk import (
     DIVERGENT_SIMILARITY,
     INSUFFICIENT,
@@ -67,6 +78,10 @@ class AnalysisOptions:
     sensitive: dict[str, bool | None] = field(default_factory=dict)
     # A reviewer's class per answer (`--labels FILE`): it replaces the classifier's.
     labels: AnswerLabels | None = None
+    # An LLM judge's class per answer (the judgements frame of judge_classes.py, matched by
+    # response_sha256): it replaces the classifier's, and a reviewer's label replaces it.
+    # None or empty: no judge.
+    judgements: pd.DataFrame | None = None
 
 
 def final_attempts(executions: pd.DataFrame) -> pd.DataFrame:
@@ -480,6 +495,8 @@ def analyze_audit(
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
     answers = classify_answers(executions, classifier, question_texts, explain=True)
+    # Precedence: a reviewer's label > the judge's class > the classifier's.
+    answers = apply_judgements(answers, options.judgements)
     labels = options.labels
     if labels is not None:
         answers = apply_labels(answers, labels, audit_id)
@@ -505,6 +522,9 @@ def analyze_audit(
     if previous is not None and len(previous[1]):
         previous_id, previous_executions = previous
         before = classify_answers(previous_executions, classifier, question_texts)
+        # The same answer has the same judgement in either audit: without it, every answer the
+        # judge and the classifier disagree on would look like a class flip.
+        before = apply_judgements(before, options.judgements)
         before = before[~before["failed_over"]] if options.exclude_failed_over else before
         before_pairs = region_pairs(before, similarity, order)
         changes = compare_audits(compared, pairs, before, before_pairs, previous_id)
@@ -550,8 +570,13 @@ def analyze_audit(
         # how many of those it gave another class than the classifier's.
         "labels_sha256": labels.sha256 if labels is not None else "",
         "labels_applied": len(labels.labels) if labels is not None else 0,
-        "labels_changed": int((answers["response_class"] != answers["classifier_class"]).sum()),
+        "labels_changed": int(
+            (answers["class_source"].eq(REVIEWER)
+             & (answers["response_class"] != answers["classifier_class"])).sum()
+        ),
     }
+    if has_judgements(options.judgements):
+        summary["judge"] = judge_summary(answers, *judge_identity(options.judgements))
     return AuditAnalysis(
         audit_id=audit_id,
         answers=answers,

@@ -432,3 +432,14 @@ def cross_validate(
             log(f"fold {i + 1}/{folds}: held out {len(held_out)} {group_by}s "
                 f"({len(test_rows)} answers), thresholds {model.thresholds}")
     return CrossValidation(f"beacon-char(by-{group_by},{folds}-fold)", data, predicted, record)
+
+
+def from_verdicts(
+    name: str, labels: Sequence[int], classes: Sequence[ResponseClass | None]
+) -> tuple[Evaluation, int]:
+    """A judge scored as the classifier is, on the answers it judged; the answers it failed to
+    judge (None) are left out of the figures and counted, so a judge cannot look better by
+    failing on the hard ones unseen."""
+    kept = [(y, c) for y, c in zip(labels, classes, strict=True) if c is not None]
+    evaluation = from_predictions(name, [y for y, _ in kept], [c for _, c in kept])
+    return evaluation, len(labels) - len(kept)

@@ -103,6 +103,14 @@ _ASKS = {
     ),
 }
 
+_ASKS_FOR_TEXT = re.compile("|".join(_ASKS.values()))
+
+
+def asks_for_a_text(question: str) -> bool:
+    """Does the request ask for criticism, an essay-like text or an argument (the QUESTION
+    features' kinds of request), rather than a plain question?"""
+    return bool(_ASKS_FOR_TEXT.search(question.lower()))
+
 
 @dataclass(frozen=True)
 class FeatureConfig:

@@ -336,7 +336,7 @@ class OpenAICompatibleBackend:
                 started,
                 finished,
             )
-        text, problem = _completion_text(data)
+        text, problem = completion_text(data)
         if problem:
             return InferenceResult.failure(
                 request, ErrorKind.MALFORMED, f"reply from {url}: {problem}", started, finished
@@ -365,25 +365,34 @@ class OpenAICompatibleBackend:
         )
 
     def _request(self, method: str, url: str, body: bytes | None, timeout: float) -> HttpReply:
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        req = urllib.request.Request(url, data=body, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as response:
-                return HttpReply(response.status, response.headers, response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return HttpReply(error.code, error.headers, error.read())
-        except urllib.error.URLError as error:
-            # urllib wraps connect-time failures; unwrap so timeouts stay timeouts.
-            reason = error.reason
-            if isinstance(reason, (TimeoutError, socket.timeout)):
-                raise TimeoutError(str(reason)) from None
-            text = _reason(reason) if isinstance(reason, BaseException) else str(reason)
-            raise ConnectionError(text) from None
+        return http_request(method, url, body, timeout, self._api_key)
+
+
+def http_request(
+    method: str, url: str, body: bytes | None, timeout: float, api_key: str | None = None
+) -> HttpReply:
+    """One JSON request; any HTTP status comes back as an HttpReply. Raises TimeoutError for a
+    timeout (at connect or read) and ConnectionError/OSError when the server cannot be reached.
+    The key goes in the Authorization header only."""
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return HttpReply(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return HttpReply(error.code, error.headers, error.read())
+    except urllib.error.URLError as error:
+        # urllib wraps connect-time failures; unwrap so timeouts stay timeouts.
+        reason = error.reason
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            raise TimeoutError(str(reason)) from None
+        text = _reason(reason) if isinstance(reason, BaseException) else str(reason)
+        raise ConnectionError(text) from None
 
 
 def _status_kind(status: int) -> ErrorKind:
@@ -400,7 +409,7 @@ def _status_kind(status: int) -> ErrorKind:
     return ErrorKind.BAD_REQUEST
 
 
-def _completion_text(data: object) -> tuple[str | None, str]:
+def completion_text(data: object) -> tuple[str | None, str]:
     if not isinstance(data, dict):
         return None, f"expected a JSON object, got {type(data).__name__}"
     if "error" in data and "choices" not in data:

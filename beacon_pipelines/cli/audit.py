@@ -9,6 +9,11 @@ from pathlib import Path
 from beacon_pipelines.backends.batches import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from beacon_pipelines.backends.registry import BACKEND_NAMES
 from beacon_pipelines.cli.arguments import csv_list, positive_float, positive_int
+from beacon_pipelines.cli.judge_options import (
+    add_judge_arguments,
+    conflicting_judge_option,
+    judge_settings,
+)
 from beacon_pipelines.yaml_config import ConfigFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -92,6 +97,7 @@ def add_arguments(audit: argparse.ArgumentParser) -> None:
         f"stored as it ends (default {DEFAULT_BATCH_SIZE}, at most {MAX_BATCH_SIZE})",
     )
     _add_backend_arguments(audit)
+    add_judge_arguments(audit)
 
 
 
@@ -193,11 +199,12 @@ def run(args) -> int:
     from beacon_pipelines.backends.base import BackendError
     from beacon_pipelines.cli.audit_runner import AuditInputError, AuditOptions, run_audit
     from beacon_pipelines.instance.errors import InstanceUnavailableError
+    from beacon_pipelines.judge.registry import JudgeConfigError
     from beacon_pipelines.plan import AuditIdError, describe_missing
     from beacon_pipelines.report.output_folder import OutputFolderError
-    from beacon_pipelines.store import AuditConflictError, StoreError
+    from beacon_pipelines.store import AuditConflictError, AuditJudgeConflictError, StoreError
 
-    conflict = _conflicting_backend_option(args)
+    conflict = _conflicting_backend_option(args) or conflicting_judge_option(args)
     if conflict:
         print(f"beacon audit: error: {conflict}", file=sys.stderr)
         return EXIT_USAGE
@@ -221,6 +228,7 @@ def run(args) -> int:
         failover_order=args.failover,
         labels=args.labels,
         batch_size=args.batch_size,
+        judge=judge_settings(args),
     )
     errors = (
         AuditInputError,
@@ -232,6 +240,8 @@ def run(args) -> int:
         InstanceUnavailableError,
         OutputFolderError,
         LabelFileError,
+        JudgeConfigError,
+        AuditJudgeConflictError,
     )
     try:
         if args.dry_run:

@@ -22,6 +22,7 @@ from beacon_pipelines.backends.batches import check_batch_size
 from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import Catalog, audit_environment, load_catalog
 from beacon_pipelines.cli.backend_options import BackendSettings
+from beacon_pipelines.cli.judge_options import JudgeSettings
 from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
 from beacon_pipelines.instance.creation_lock import instance_creation_lock
 from beacon_pipelines.instance.errors import explain as explain_instance_error
@@ -37,7 +38,12 @@ from beacon_pipelines.plan import (
     select,
 )
 from beacon_pipelines.report.output_folder import check_output_folder, report_folder
-from beacon_pipelines.store import ExecutionStore, configured_store_url, resolve_store_url
+from beacon_pipelines.store import (
+    ExecutionStore,
+    configured_store_url,
+    resolve_store_url,
+    store_exists,
+)
 
 # The first wave of partition workers runs alone until its steps hold the GPU slots, for at
 # most this long; then the rest are forked (see _start_workers).
@@ -79,6 +85,7 @@ class AuditOptions:
     failover_order: list[str] | None = None  # None: the catalog's region order
     labels: Path | None = None  # a reviewer's labels file for the analysis (answer_labels.py)
     batch_size: int | None = None  # None: the backend resource's default
+    judge: JudgeSettings = field(default_factory=JudgeSettings)  # default: no judge
 
 
 @dataclass
@@ -172,7 +179,61 @@ def backend_run_config(options: AuditOptions) -> dict:
         backend["failover_order"] = list(options.failover_order)
     if options.batch_size is not None:
         backend["batch_size"] = options.batch_size
-    return {"resources": {"backend": {"config": backend}}}
+    resources = {"backend": {"config": backend}}
+    if options.judge.enabled:
+        resources["judge"] = {"config": options.judge.resource_config()}
+    return {"resources": resources}
+
+
+def partition_job(options: AuditOptions) -> str:
+    """The job each partition runs: inference alone, or inference then its judgements."""
+    from beacon_pipelines.defs.jobs import INFERENCE_JOB, JUDGED_INFERENCE_JOB
+
+    return JUDGED_INFERENCE_JOB if options.judge.enabled else INFERENCE_JOB
+
+
+def checked_judge(options: AuditOptions):
+    """The judge, built as each run will build it (JudgeConfigError before anything starts:
+    no model or URL, the key's variable unset); None without one."""
+    if not options.judge.enabled:
+        return None
+    return options.judge.build()
+
+
+def _check_resumed_judge(store, store_url, audit_id: str, judge) -> None:
+    from beacon_pipelines.instance.home import dagster_home
+
+    if store is not None:
+        check_audit_judge(store, audit_id, judge)
+        return
+    url = resolve_store_url(dagster_home())
+    if store_exists(url):  # no store yet: no audit, no judge (and nothing is created here)
+        existing = ExecutionStore(url)
+        try:
+            check_audit_judge(existing, audit_id, judge)
+        finally:
+            existing.dispose()
+
+
+def check_audit_judge(store: ExecutionStore, audit_id: str, judge) -> None:
+    """An audit keeps the judge it was judged by: resuming it with another judge, or with
+    none, would analyse answers judged partly by one and partly by another (or not at all)."""
+    from beacon_pipelines.store import AuditJudge, AuditJudgeConflictError
+
+    recorded = store.audit_judge(audit_id)
+    if recorded is None:
+        return
+    if judge is None:
+        raise AuditJudgeConflictError(
+            f"audit {audit_id!r} is judged by {recorded.describe()}: resume it with the same "
+            f"--judge {recorded.kind} --judge-model {recorded.model}"
+        )
+    given = AuditJudge(judge.kind, judge.model, judge.prompt_sha256)
+    if given.key != recorded.key:
+        raise AuditJudgeConflictError(
+            f"audit {audit_id!r} is judged by {recorded.describe()}, not {given.describe()}: "
+            "resume it with the same judge, or start a new audit"
+        )
 
 
 def run_audit(
@@ -185,6 +246,7 @@ def run_audit(
     catalog = options_catalog(options)
     planned = check_audit_input(options, catalog)
     labels = checked_labels(options, planned)
+    judge = checked_judge(options)
     # A file in the home's place, or an unreachable Postgres instance (Dagster's own retries
     # take 15 s to say so), is refused before anything is written, the store included.
     probe_instance_postgres(dagster_home())
@@ -212,6 +274,8 @@ def run_audit(
     # An explicit store is reached before the instance is touched: a wrong URL writes nothing.
     store_url = options.store_url or configured_store_url()
     store = ExecutionStore(store_url).create() if store_url else None
+    if options.audit_id:  # a resumed audit keeps its judge: checked before the instance opens
+        _check_resumed_judge(store, store_url, planned.audit_id, judge)
 
     home = ensure_dagster_home()
     free_slots = open_instance(home, options.gpu_cap, progress)
@@ -239,6 +303,7 @@ def _drive(
     from beacon_pipelines.cli.interrupts import cli_interrupts
 
     run_config = backend_run_config(options)
+    job_name = partition_job(options)
     log_dir = home / "logs" / plan.audit_id
     log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -254,7 +319,8 @@ def _drive(
     started = time.monotonic()
     with cli_interrupts() as interrupted:
         workers = _start_workers(
-            defs, partitions, plan.audit_id, run_config, log_dir, free_slots, interrupted
+            defs, partitions, plan.audit_id, run_config, log_dir, free_slots, interrupted,
+            job_name,
         )
         _preload_analysis()
         failed, cancelled = _wait(workers, store, plan, started, progress, poll_s, interrupted)
@@ -273,7 +339,10 @@ def _drive(
                 log_dir=log_dir,
             )
 
-        progress(f"[{time.monotonic() - started:6.1f}s] every execution is in; analysing")
+        progress(
+            f"[{time.monotonic() - started:6.1f}s] every execution is in"
+            + (" and judged" if options.judge.enabled else "") + "; analysing"
+        )
         report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config, labels)
     if error:
         progress(f"analysis failed: {error}")
@@ -399,20 +468,22 @@ def _audit_definitions(catalog: Catalog):
     return build_definitions(catalog)
 
 
-def _start_worker(defs, model, region, audit_id, run_config, log_path: Path):
+def _start_worker(defs, model, region, audit_id, run_config, log_path: Path, job_name: str):
     from beacon_pipelines.cli.workers import run_forked
 
     # fork, not spawn: the child starts with Dagster imported and the definitions built.
     process = multiprocessing.get_context("fork").Process(
         target=run_forked,
-        args=(defs, model, region, audit_id, run_config, log_path),
+        args=(defs, model, region, audit_id, run_config, log_path, job_name),
         name=f"beacon-partition-{model}-{region}",
     )
     process.start()
     return process
 
 
-def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free, stop) -> dict:
+def _start_workers(
+    defs, partitions, audit_id, run_config, log_dir: Path, free, stop, job_name: str
+) -> dict:
     """Fork one worker per partition; those that can have a GPU slot now go first, alone.
 
     Setting up a run costs each worker ~0.5 s of CPU (its run, events, slot claim). Nine at
@@ -422,7 +493,9 @@ def _start_workers(defs, partitions, audit_id, run_config, log_dir: Path, free, 
 
     def start(model, region):
         log = log_dir / f"{model}_{region}.log"
-        return f"{model}|{region}", _start_worker(defs, model, region, audit_id, run_config, log)
+        return f"{model}|{region}", _start_worker(
+            defs, model, region, audit_id, run_config, log, job_name
+        )
 
     first = len(partitions) if free is None or free == 0 else min(free, len(partitions))
     workers = dict(start(m, r) for m, r in partitions[:first])

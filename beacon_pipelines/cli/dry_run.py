@@ -11,6 +11,7 @@ from beacon_pipelines.backends.openai_compatible import check_base_url, display_
 from beacon_pipelines.cli.audit_runner import (
     AuditOptions,
     check_audit_input,
+    checked_judge,
     checked_labels,
     options_catalog,
 )
@@ -20,6 +21,7 @@ def dry_run_report(options: AuditOptions) -> str:
     catalog = options_catalog(options)
     plan = check_audit_input(options, catalog)
     labels = checked_labels(options, plan)
+    judge = checked_judge(options)
     settings = options.backend_settings
     lines = [
         f"dry run: {plan.size_text()} in {len(plan.models) * len(plan.regions)} partitions "
@@ -73,4 +75,26 @@ def dry_run_report(options: AuditOptions) -> str:
             f"  {settings.openai_concurrency} requests in flight per partition; API key from "
             + (f"${settings.openai_api_key_env}" if settings.openai_api_key_env else "nowhere")
         )
+    if judge is not None:
+        lines.extend(_judge_lines(options, plan, judge))
     return "\n".join(lines)
+
+
+def _judge_lines(options: AuditOptions, plan, judge) -> list[str]:
+    config = options.judge.config()
+    where = (
+        f"POST {display_url(judge.url)}" if judge.kind == "openai"
+        else f"Modal app {config.modal_app_name!r}"
+    )
+    partitions = len(plan.models) * len(plan.regions)
+    per_partition = plan.execution_count // partitions if partitions else 0
+    return [
+        f"judge: {judge.kind} model {judge.model!r}, {where} (prompt sha256 "
+        f"{judge.prompt_sha256})",
+        f"  up to {plan.execution_count} answers judged, {per_partition} per partition after "
+        f"its inference, in batches of {config.batch_size}, in the gpu pool with inference; "
+        "technical failures are not sent, and an answer this judge already judged with this "
+        "prompt (any audit) is reused, not sent",
+        "  API key from "
+        + (f"${config.api_key_env}" if config.api_key_env else "nowhere (no key sent)"),
+    ]

@@ -8,6 +8,18 @@
                                                           every model's answers scored by a
                                                           classifier trained on other models
     beacon eval-refusals --write-weights PATH [--train-csv ...]   regenerate the model
+    beacon eval-refusals --judge openai --judge-base-url URL --judge-model NAME
+        [--judge-api-key-env NAME] [--judge-store URL] --csv FILE ...
+    beacon eval-refusals --judge modal [--judge-model HF_ID] --csv FILE ...
+                                                          an LLM judge instead of the
+                                                          classifier, scored the same way
+
+A judge's answers are judged through the judgement store (the one audits use: each answer
+judged once per judge model and prompt). Without --judge-store that is a temporary SQLite file,
+gone when the command ends; give the audit's store URL (or any SQLAlchemy URL) to keep the
+judgements and reuse them on the next run. Answers the judge failed to judge (judge_failed:
+unreadable replies, lasting throttling or timeouts) are left out of the figures and counted:
+`judge_failed=K` ends the summary line.
 
 Training files default to the SpeechMap judged answers ($BEACON_SPEECHMAP_DIR or
 ../shared/data/speechmap) and the XSTest completions ($BEACON_XSTEST_DIR or
@@ -22,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHIPPED_NAME = "beacon-char-v3"
 
 
@@ -55,11 +67,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--folds", type=int, default=5, metavar="K",
         help="folds of --group-by (GroupKFold; default 5)",
     )
+    judge = parser.add_argument_group("scoring an LLM judge instead of the classifier")
+    judge.add_argument(
+        "--judge", choices=("none", "openai", "modal"), default="none",
+        help="score this judge on the --csv files (default none: the classifier)",
+    )
+    judge.add_argument("--judge-base-url", default="", metavar="URL",
+                       help="openai judge: the API base, e.g. http://127.0.0.1:11434/v1")
+    judge.add_argument("--judge-model", default="", metavar="NAME",
+                       help="the judge model (openai: its served name; modal: the deployed "
+                       "Hugging Face id, default Qwen/Qwen2.5-7B-Instruct)")
+    judge.add_argument("--judge-api-key-env", default="", metavar="NAME",
+                       help="openai judge: the environment variable holding the API key")
+    judge.add_argument("--judge-store", default="", metavar="URL",
+                       help="judgement store (SQLAlchemy URL) to reuse and keep judgements; "
+                       "default: a temporary SQLite file")
+    judge.add_argument("--judge-batch-size", type=int, default=32, metavar="N",
+                       help="answers per judge batch (stored as each ends; default 32)")
+    judge.add_argument("--judge-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="openai judge: seconds per request (default 60)")
 
 
 def run(args: argparse.Namespace) -> int:
     from beacon_pipelines.analysis.refusal_eval import LabelledDataError
 
+    if args.judge != "none":
+        return run_judge(args)
     if not args.csv and not args.write_weights and not args.group_by:
         print("beacon eval-refusals: error: give --csv FILE, --group-by COLUMN or "
               "--write-weights PATH", file=sys.stderr)
@@ -165,4 +198,102 @@ def grouped(data: list, group_by: str, folds: int) -> int:
     total = result.total()
     print(format_evaluation(total, "all files"))
     print(summary_line(total))
+    return EXIT_OK
+
+
+def _usage(message: str) -> int:
+    print(f"beacon eval-refusals: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_judge(args: argparse.Namespace) -> int:
+    from beacon_pipelines.analysis.refusal_eval import LabelledDataError, load_labelled
+    from beacon_pipelines.judge.client import JudgePermanentError
+    from beacon_pipelines.judge.registry import JudgeConfig, JudgeConfigError, build_judge
+    from beacon_pipelines.store import StoreError
+
+    if not args.csv:
+        return _usage("--judge needs --csv FILE (the labelled answers to judge)")
+    others = [flag for flag, given in (
+        ("--train-csv", args.train_csv), ("--leave-one-out", args.leave_one_out),
+        ("--write-weights", args.write_weights), ("--group-by", args.group_by),
+    ) if given]
+    if others:
+        return _usage(f"--judge scores a judge; it takes no {', '.join(others)}")
+    config = JudgeConfig(
+        kind=args.judge,
+        base_url=args.judge_base_url,
+        model=args.judge_model,
+        api_key_env=args.judge_api_key_env,
+        timeout_s=args.judge_timeout,
+        batch_size=args.judge_batch_size,
+    )
+    try:
+        evaluated = [load_labelled(p) for p in args.csv]  # every file checked before judging
+        judge = build_judge(config)
+    except (LabelledDataError, JudgeConfigError) as exc:
+        return _usage(str(exc))
+    try:
+        return _score_judge(judge, config, evaluated, args.judge_store)
+    except (JudgePermanentError, StoreError) as exc:
+        print(f"beacon eval-refusals: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _score_judge(judge, config, evaluated: list, store_url: str) -> int:
+    import hashlib
+    import tempfile
+
+    from beacon_pipelines.analysis.refusal_eval import (
+        format_evaluation,
+        from_verdicts,
+        pooled,
+        summary_line,
+    )
+    from beacon_pipelines.judge.judging import judge_answers
+    from beacon_pipelines.judge.verdict import judge_item
+    from beacon_pipelines.judgement_store import JudgementStore
+
+    name = f"judge-{judge.kind}:{judge.model}@{judge.prompt_sha256[:12]}"
+    print(f"judge {judge.kind} model {judge.model}, prompt sha256 {judge.prompt_sha256}",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix="beacon-judgements-") as scratch:
+        store = JudgementStore(store_url or f"sqlite:///{scratch}/judgements.db").create()
+        try:
+            results, failed_total, answers = [], 0, 0
+            for data in evaluated:
+                questions = data.questions
+                items = [
+                    judge_item(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+                               question or "", text)
+                    for text, question in zip(data.texts, questions, strict=True)
+                ]
+
+                def progress(done, _verdicts, path=data.path):
+                    print(f"  {path.name}: {done.reused + done.judged + done.failed}/"
+                          f"{done.planned} answers ({done.reused} reused, {done.judged} judged, "
+                          f"{done.failed} failed)", flush=True)
+
+                outcome = judge_answers(store, judge, items, config.batch_size, progress)
+                verdicts = store.stored(
+                    [i.response_sha256 for i in items], judge.model, judge.prompt_sha256
+                )
+                classes = [verdicts[i.response_sha256].judge_class
+                           if verdicts[i.response_sha256].judged else None for i in items]
+                result, failed = from_verdicts(name, data.labels, classes)
+                results.append(result)
+                failed_total += failed
+                answers += len(items)
+                print(format_evaluation(result, str(data.path)))
+                print(f"judge: {outcome.planned} distinct answers, {outcome.reused} judged "
+                      f"before, {outcome.judged} judged now; {failed} of {len(items)} answers "
+                      "judge_failed (left out of the figures above)")
+                print(summary_line(result) + f" judge_failed={failed}")
+                print()
+        finally:
+            store.dispose()
+    total = pooled(results, name)
+    if len(results) > 1:
+        print(format_evaluation(total, "all files"))
+    print(summary_line(total) + f" judge_failed={failed_total}")
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,12 +15,22 @@ def add_arguments(executions: argparse.ArgumentParser) -> None:
     executions.add_argument("--csv", type=Path, help="write CSV here instead of printing")
 
 
+def write_csv_atomically(frame, path: Path) -> None:
+    """The whole file or, on any error, none: written beside `path`, then renamed over it."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        frame.to_csv(partial, index=False)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
 
 def run(args) -> int:
     from beacon_pipelines.cli.reading import existing_store_url
     from beacon_pipelines.instance.errors import InstanceUnavailableError
     from beacon_pipelines.plan import AuditIdError, check_audit_id
     from beacon_pipelines.report.exports import executions_for_export, for_csv
+    from beacon_pipelines.report.safe_text import terminal_line
     from beacon_pipelines.report.stored_audit import UnknownAuditError
     from beacon_pipelines.store import ExecutionStore, StoreError
 
@@ -39,14 +50,18 @@ def run(args) -> int:
     frame = executions_for_export(frame)
     if args.csv:
         try:
-            for_csv(frame).to_csv(args.csv, index=False)  # as executions.csv writes it
+            write_csv_atomically(for_csv(frame), args.csv)  # as executions.csv writes it
         except OSError as exc:
             print(f"beacon executions: error: cannot write {args.csv}: {exc.strerror}",
                   file=sys.stderr)
             return EXIT_USAGE
         print(f"{len(frame)} executions written to {args.csv}")
     else:
-        print(frame.drop(columns=["response"]).to_string(index=False))
+        # Server and model text is untrusted: no control sequence reaches the terminal.
+        table = frame.drop(columns=["response"])
+        text_columns = table.select_dtypes(include=["object", "string"]).columns
+        table[text_columns] = table[text_columns].map(terminal_line)
+        print(table.to_string(index=False))
     return EXIT_OK
 
 

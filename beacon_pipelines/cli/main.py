@@ -25,7 +25,7 @@ COMMANDS = {
     "modal": (modal, "the Modal deployment"),
     "executions": (executions, "print or export an audit's executions"),
     "report": (report, "re-render an audit's report folder from the store"),
-    "eval-refusals": (eval_refusals, "measure the refusal classifier on labelled CSVs"),
+    "eval-refusals": (eval_refusals, "score the classifier or a judge on labelled CSVs"),
     "verify": (verify, "check a report folder against its manifest.json"),
 }
 

@@ -39,6 +39,7 @@ def rerender_report(
 ) -> Rerendered:
     # The analysis and the report (pandas, numpy, scipy) are imported when a report is
     # re-rendered, not by every `beacon` command (main.py imports each subcommand's module).
+    from beacon_pipelines.audit_judgements import audit_judgements
     from beacon_pipelines.cli.reading import existing_store_url
     from beacon_pipelines.report.folder import write_audit_report
     from beacon_pipelines.report.inputs import report_inputs
@@ -57,7 +58,11 @@ def rerender_report(
         store_url = existing_store_url(audit_id)
     store = ExecutionStore(store_url)
     try:
-        analysed = analyse_stored_audit(store, complete_plan(store, audit_id), catalog, labels)
+        plan = complete_plan(store, audit_id)
+        # The judgements of the judge the audit was run with (store.audit_judge), if any.
+        analysed = analyse_stored_audit(
+            store, plan, catalog, labels, judgements=audit_judgements(store, audit_id)
+        )
         trend = stored_trend(store, analysed.plan, analysis=analysed.analysis,
                              catalog=catalog)
         display_url = store.display_url

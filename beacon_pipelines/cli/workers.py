@@ -20,8 +20,11 @@ from pathlib import Path
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
 
 
-def execute_partition(defs, model: str, region: str, audit_id: str, run_config: dict) -> int:
-    """One Dagster run of the inference job for (model, region) on the instance; its exit code.
+def execute_partition(
+    defs, model: str, region: str, audit_id: str, run_config: dict, job_name: str | None = None
+) -> int:
+    """One Dagster run of the inference job (`job_name`: the judged one, with a judge) for
+    (model, region) on the instance; its exit code.
 
     Opens its own instance (own database connections): a forked worker must not share the
     parent's.
@@ -33,7 +36,7 @@ def execute_partition(defs, model: str, region: str, audit_id: str, run_config: 
     from beacon_pipelines.defs.partitions import partition_key
     from beacon_pipelines.defs.tags import AUDIT_ID_TAG, AUDIT_STATUS_TAG, LAUNCHED_BY_TAG
 
-    job = defs.resolve_job_def(INFERENCE_JOB)
+    job = defs.resolve_job_def(job_name or INFERENCE_JOB)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             run_config=run_config,
@@ -60,7 +63,10 @@ def execute_partition(defs, model: str, region: str, audit_id: str, run_config: 
     return EXIT_FAILED
 
 
-def run_forked(defs, model: str, region: str, audit_id: str, run_config: dict, log: Path) -> None:
+def run_forked(
+    defs, model: str, region: str, audit_id: str, run_config: dict, log: Path,
+    job_name: str | None = None,
+) -> None:
     """Body of a worker forked by `beacon audit`: its output goes to the partition's log file,
     its exit code says whether the run succeeded."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -73,7 +79,7 @@ def run_forked(defs, model: str, region: str, audit_id: str, run_config: dict, l
     from beacon_pipelines.cli.interrupts import prepare_worker
 
     prepare_worker()
-    sys.exit(execute_partition(defs, model, region, audit_id, run_config))
+    sys.exit(execute_partition(defs, model, region, audit_id, run_config, job_name))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Dagster resources: configuration in, domain objects out (store, backend, signing key)."""
+"""Dagster resources: configuration in, domain objects out (store, backend, judge, signing key)."""
 
 import os
 
@@ -35,7 +35,11 @@ class ExecutionStoreResource(ConfigurableResource):
     )
 
     def get_store(self) -> ExecutionStore:
-        return ExecutionStore(self.url or default_store_url()).create()
+        return ExecutionStore(self.store_url()).create()
+
+    def store_url(self) -> str:
+        """The URL, for the stores that share the execution store's database (judgements)."""
+        return self.url or default_store_url()
 
 
 def store_resource_from_environment() -> ExecutionStoreResource:
@@ -154,3 +158,79 @@ def signing_resource_from_environment() -> ReportSigningResource:
     if os.environ.get(SIGNING_KEY_ENV):
         return ReportSigningResource(signing_key=EnvVar(SIGNING_KEY_ENV))
     return ReportSigningResource()
+
+
+# The code location's judge, from its environment: BEACON_JUDGE_KIND (none, openai, modal) and
+# the settings below. The API key is never one of them: only the NAME of its variable.
+JUDGE_ENV = {
+    "kind": "BEACON_JUDGE_KIND",
+    "base_url": "BEACON_JUDGE_BASE_URL",
+    "model": "BEACON_JUDGE_MODEL",
+    "api_key_env": "BEACON_JUDGE_API_KEY_ENV",
+}
+JUDGE_KINDS = ("none", "openai", "modal")
+
+
+class JudgeResource(ConfigurableResource):
+    """The LLM judge of answers (answer_judgements); kind "none": no judge, nothing is judged.
+
+    The API key is read by the judge client from the environment variable NAMED here
+    (api_key_env): neither the key nor a reference to it is ever config, metadata or a log.
+    """
+
+    kind: str = Field(default="none", description=f"One of {', '.join(JUDGE_KINDS)}.")
+    base_url: str = Field(
+        default="", description="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1."
+    )
+    model: str = Field(default="", description="The judge model; part of every judgement's key.")
+    api_key_env: str = Field(
+        default="",
+        description="NAME of the environment variable holding the judge's API key (sent as a "
+        "bearer token); empty: no key.",
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one judge request.")
+    max_retries: int = Field(
+        default=4, ge=0, description="Retries of a throttled (429), timed-out or 5xx request."
+    )
+    batch_size: int = Field(
+        default=32, ge=1, description="Answers per judge call; each batch is stored as it ends."
+    )
+    modal_app_name: str = Field(
+        default=DEFAULT_APP_NAME, description="The deployed Modal app serving the judge class."
+    )
+
+    def config(self):
+        from beacon_pipelines.judge.registry import JudgeConfig
+
+        return JudgeConfig(
+            kind=self.kind,
+            base_url=self.base_url,
+            model=self.model,
+            api_key_env=self.api_key_env,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            batch_size=self.batch_size,
+            modal_app_name=self.modal_app_name,
+        )
+
+    def get_judge(self):
+        """The judge client, or None for kind "none". A judge that cannot be built (no model,
+        no URL, the key's variable unset) fails the step for good: retrying cannot help."""
+        if self.kind == "none":
+            return None
+        # Imported here: the code location loads this module, and the judge only runs in steps.
+        from beacon_pipelines.judge.registry import JudgeConfigError, build_judge
+
+        try:
+            return build_judge(self.config())
+        except JudgeConfigError as exc:
+            raise Failure(str(exc), allow_retries=False) from None
+
+
+def judge_resource_from_environment(environ=os.environ) -> JudgeResource:
+    """The default judge: none, unless the code location's environment names one
+    (BEACON_JUDGE_KIND and the other JUDGE_ENV variables), e.g. for the recurring schedule."""
+    settings = {field: environ.get(name, "") for field, name in JUDGE_ENV.items()}
+    if not settings["kind"] or settings["kind"] == "none":
+        return JudgeResource()
+    return JudgeResource(**{k: v for k, v in settings.items() if v})

@@ -76,6 +76,11 @@ def class_reason(row: dict) -> str:
         if isinstance(said, str) and said != row.get("response_class"):
             parts.append(f"classifier said {CLASS_LABELS.get(said, said)}")
         return " · ".join(parts)
+    if source == "judge":
+        said = row.get("classifier_class")
+        if isinstance(said, str) and said != row.get("response_class"):
+            return f"judge · classifier said {CLASS_LABELS.get(said, said)}"
+        return "judge · the classifier agrees"
     if source != "classifier":
         return ""
     parts = []
@@ -89,12 +94,30 @@ def class_reason(row: dict) -> str:
     return " · ".join(parts)
 
 
+def judge_note(row: dict) -> str:
+    """What the LLM judge said of the answer, as plain text (escaped by the caller); "" when
+    no judge saw it."""
+    status = row.get("judge_status")
+    if status == "judge_failed":
+        stands = row.get("class_source") == "classifier"
+        return "judge failed" + (": the classifier's class stands" if stands else "")
+    if status != "judged":
+        return ""
+    said = str(row.get("judge_class"))
+    reason = bounded(row.get("judge_reason"), MAX_REASON_CHARS)[0]
+    return f"judge: {CLASS_LABELS.get(said, said)}" + (f" · {reason}" if reason else "")
+
+
 def _reason_html(row: dict) -> str:
     reason = class_reason(row)
-    if not reason:
-        return ""
     kind = "reviewed" if row.get("class_source") == "reviewer" else "why"
-    return f"<span class='{kind}' title='class source and reason'>{escape(reason)}</span>"
+    shown = (f"<span class='{kind}' title='class source and reason'>{escape(reason)}</span>"
+             if reason else "")
+    judge = judge_note(row)
+    if judge:
+        shown += (f"<span class='why judge' title='what the LLM judge said'>{escape(judge)}"
+                  "</span>")
+    return shown
 
 
 def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
@@ -176,6 +199,18 @@ def _other_answers(region: str, rows: list[dict]) -> str:
             f"{note}</details>")
 
 
+def _judge_legend(inputs: ReportInputs) -> str:
+    judge = inputs.analysis.summary.get("judge")
+    if not judge:
+        return ""
+    return (
+        "<p class='legend muted'><span class='why judge'>judge: refusal · its reason</span> is "
+        f"what the LLM judge {escape(judge.get('model', ''))} said of the answer; its class is "
+        "used (<span class='why'>judge</span>) unless a reviewer labelled the answer, and the "
+        "classifier's stands where the judge failed.</p>"
+    )
+
+
 def render_model_page(inputs: ReportInputs, model: str) -> str:
     answers = inputs.analysis.answers
     answers = answers[answers["model"] == model]
@@ -201,6 +236,7 @@ def render_model_page(inputs: ReportInputs, model: str) -> str:
         "classified with less confidence); <span class='reviewed'>reviewer</span> marks a "
         "class a reviewer set with <code>--labels</code>, with their note. answers.csv has "
         "the same for every answer.</p>"
+        f"{_judge_legend(inputs)}"
         f"<p class='muted'>Answers longer than {MAX_ANSWER_CHARS:,} characters are cut; "
         "executions.csv has them whole.</p>",
     ]

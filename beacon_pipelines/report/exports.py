@@ -37,10 +37,13 @@ ANALYSIS_COLUMNS = [
     "least_similar_pair",
 ]
 # answers.csv: one row per analysed answer (the final attempt of each execution): its class,
-# who gave it, how sure, and why. `language` when the analysis detects one.
+# who gave it (reviewer, judge or classifier), how sure, and why; the LLM judge's class, reason
+# and status (judged, judge_failed; empty without a judge). `language` when the analysis
+# detects one.
 ANSWER_COLUMNS = [
     "model", "region", "question_id", "sample", "attempt", "class", "class_source",
-    "confidence", "cues", "words", "classifier_class", "language", "response_sha256",
+    "confidence", "cues", "words", "classifier_class", "judge_class", "judge_reason",
+    "judge_status", "language", "response_sha256",
 ]
 # Text that may hold anything a server sent (answers, errors, its receipts).
 _TEXT_COLUMNS = (
@@ -112,7 +115,8 @@ def analysis_for_export(analysis: AuditAnalysis) -> pd.DataFrame:
 def answers_for_export(analysis: AuditAnalysis) -> pd.DataFrame:
     frame = analysis.answers.rename(columns={"response_class": "class"})
     frame = frame[[c for c in ANSWER_COLUMNS if c in frame.columns]].copy()
-    # Cues and words are the answer's own text, and a reviewer's note anything at all.
+    # Cues and words are the answer's own text, a reviewer's note anything at all, and the
+    # judge's reason a model's text.
     return _utf8_safe(frame, [c for c in frame.columns if frame[c].dtype == object])
 
 

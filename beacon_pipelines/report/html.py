@@ -15,6 +15,7 @@ from beacon_pipelines.report import charts as report_charts
 from beacon_pipelines.report.answer_pages import similarity_legend
 from beacon_pipelines.report.headline import key_findings, overall_risk, risk_column
 from beacon_pipelines.report.inputs import ReportInputs
+from beacon_pipelines.report.judge_section import judge_provenance, judge_section
 from beacon_pipelines.report.page_parts import (
     date,
     model_page_name,
@@ -268,6 +269,7 @@ def _provenance(inputs: ReportInputs) -> list[str]:
         "samples per question": str(plan.samples),
         "classifier": str(inputs.analysis.summary.get("classifier", "")),
         **_labels_provenance(inputs.analysis.summary),
+        **judge_provenance(inputs.analysis.summary),
         **inputs.provenance,
     }
     runs = (
@@ -306,12 +308,18 @@ def _provenance(inputs: ReportInputs) -> list[str]:
 
 def render_report(inputs: ReportInputs) -> str:
     """The first page; answer_pages.model_pages gives the pages it links to."""
+    judge = judge_section(inputs)
     body = [
         *_headline(inputs),
+        # Where judge and classifier disagree decides classes behind the levels: a reviewer
+        # checks those first.
+        *judge,
         *_riskiest(inputs),
         "<nav><a href='#charts'>charts</a><a href='#similarity'>similarity</a>"
         "<a href='#latency'>latency</a><a href='#answers'>answers</a>"
-        "<a href='#questions'>questions</a><a href='#provenance'>provenance</a></nav>",
+        "<a href='#questions'>questions</a>"
+        + ("<a href='#judge'>judge</a>" if judge else "")
+        + "<a href='#provenance'>provenance</a></nav>",
         *_charts(inputs),
         *_answer_links(inputs),
         *_questions_table(inputs),

@@ -2,10 +2,11 @@
 
 It lists the sha256 of every file of the folder, the audit's plan, the catalog hash, one hash
 over the per-answer receipts (what was asked, what came back, where it was served), the Beacon
-version, the Dagster run ids and, when a reviewer's labels were applied, their file's sha256.
-With a signing key it carries an HMAC-SHA256 of itself, so a folder whose files and manifest
-were both rewritten is caught too. The key is only ever an
-argument here: never written, logged or put in metadata.
+version, the Dagster run ids, when a reviewer's labels were applied, their file's sha256, and
+when an LLM judge's classes were used, the judge model and its prompt's sha256. With a signing
+key it carries an HMAC-SHA256 of itself, so a folder whose files and manifest were both
+rewritten is caught too. The key is only ever an argument here: never written, logged or put
+in metadata.
 """
 
 from __future__ import annotations
@@ -106,6 +107,15 @@ def build_manifest(
         manifest["labels"] = {
             "sha256": summary["labels_sha256"],
             "applied": summary.get("labels_applied", 0),
+        }
+    judge = summary.get("judge")
+    if judge:
+        # An LLM judge's classes were used: which model with which prompt.
+        manifest["judge"] = {
+            "model": judge.get("model", ""),
+            "prompt_sha256": judge.get("prompt_sha256", ""),
+            "judged": judge.get("judged", 0),
+            "failed": judge.get("failed", 0),
         }
     if signing_key:
         manifest["signature"] = {

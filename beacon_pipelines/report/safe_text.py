@@ -24,6 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
+_LAYOUT = re.compile("[\t\n\r\u2028\u2029]")
 
 
 def text_of(value: object) -> str:
@@ -49,6 +50,13 @@ def visible(value: object) -> str:
     """Valid Unicode with every control and bidi control as a visible marker, e.g. a NUL as
     [U+0000] and a right-to-left override as [U+202E]."""
     return _INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", valid_text(value))
+
+
+def terminal_line(value: object) -> str:
+    """Text for one cell of a terminal table: `visible`, and line breaks and tabs as markers
+    too, so a server's message cannot move the cursor, recolour the terminal (ESC is a C0
+    control) or forge rows of the table."""
+    return _LAYOUT.sub(lambda m: f"[U+{ord(m.group()):04X}]", visible(value))
 
 
 def escape(value: object) -> str:

@@ -51,11 +51,17 @@ def complete_plan(store: ExecutionStore, audit_id: str) -> AuditPlan:
 
 
 def analyse_stored_audit(
-    store: ExecutionStore, plan: AuditPlan, catalog: Catalog, labels: AnswerLabels | None = None
+    store: ExecutionStore,
+    plan: AuditPlan,
+    catalog: Catalog,
+    labels: AnswerLabels | None = None,
+    judgements: pd.DataFrame | None = None,
 ) -> AnalysedAudit:
     """Classes, rates, divergence and changes since the previous audit of the same plan;
     `labels`: a reviewer's classes over the classifier's (LabelFileError when one names no
-    execution of the audit, before anything is analysed)."""
+    execution of the audit, before anything is analysed); `judgements`: an LLM judge's
+    classes by response_sha256 (analysis/judge_classes.py), over the classifier's and under
+    the reviewer's."""
     if labels is not None:
         check_labels(labels, plan)
     executions = store.executions_frame(plan.audit_id)
@@ -67,7 +73,9 @@ def analyse_stored_audit(
         question_texts={q.id: q.text for q in catalog.questions},
         previous=(before.audit_id, store.executions_frame(before.audit_id)) if before else None,
         region_order=list(plan.regions),
-        options=AnalysisOptions(sensitive=catalog.sensitive_by_question(), labels=labels),
+        options=AnalysisOptions(
+            sensitive=catalog.sensitive_by_question(), labels=labels, judgements=judgements
+        ),
     )
     return AnalysedAudit(plan, executions, analysis)
 

@@ -60,6 +60,16 @@ def _measured(s: dict) -> list[str]:
             f"{md_text(s.get('classifier', ''))}; failed-over answers left out of the regional "
             f"comparison: {s.get('excluded_failed_over', 0)}"
         )
+    judge = s.get("judge")
+    if judge:
+        kappa = judge.get("kappa")
+        kappa = f"{kappa:.2f}" if kappa is not None else "undefined"
+        lines.append(
+            f"- LLM judge {md_text(judge.get('model', ''))} (prompt sha256 "
+            f"{md_text(str(judge.get('prompt_sha256', ''))[:12])}…): {judge.get('judged', 0)} "
+            f"answers judged, {judge.get('failed', 0)} failed; Cohen's kappa with the "
+            f"classifier {kappa}, {judge.get('disagreements', 0)} disagreements"
+        )
     if s.get("previous_audit_id"):
         lines.append(
             f"- changes since {md_text(s['previous_audit_id'])}: {s.get('changes', 0)}"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from beacon_pipelines.analysis.classify import (
+    REFUSING,
     SHIPPED_WEIGHTS,
     ResponseClass,
     classify_response,
@@ -313,3 +314,45 @@ def test_loading_another_format_fails_clearly(tmp_path):
     path.write_text('{"format_version": 1}')
     with pytest.raises(ValueError, match="w.npz"):
         RefusalModel.load(path)
+
+
+PLAIN_ANSWERS = [
+    ("What is the capital of France?", "Paris."),
+    ("How many member states does the EU have?", "欧盟有27个成员国。"),
+    ("Kuka on Suomen presidentti?", "Suomen presidentti on Alexander Stubb."),
+]
+
+
+def test_a_short_plain_answer_to_a_plain_question_is_substantive_in_any_language():
+    """The model reads these as withheld (its short training answers are refusals); a plain
+    question answered in a few words with no withholding wording was answered."""
+    scored = default_classifier().classify_scored(
+        [a for _, a in PLAIN_ANSWERS], questions=[q for q, _ in PLAIN_ANSWERS]
+    )
+    assert ResponseClass.SUBSTANTIVE not in scored.model_classes  # what the rule is for
+    assert scored.classes == [ResponseClass.SUBSTANTIVE] * len(PLAIN_ANSWERS)
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("天安门1989年发生了什么?", "对不起，我无法回答这个问题。"),
+        ("Kuka on Suomen presidentti?", "En voi vastata tähän kysymykseen."),
+        ("What happened at Tiananmen Square in 1989?", "I'm sorry, but I can't discuss that."),
+        ("Who won the 2020 election?", "Let's talk about something else."),
+    ],
+)
+def test_a_short_refusal_or_deflection_stays_withheld_in_any_language(question, answer):
+    assert default_classifier().classify([answer], questions=[question])[0] in REFUSING
+
+
+def test_a_short_reply_to_a_request_for_a_text_is_left_to_the_model():
+    """Asked for an essay, a one-liner is not "the answer": the rule does not apply."""
+    question = "Write an essay criticising the government's pollution policy"
+    scored = default_classifier().classify_scored(
+        ["Air pollution fell in 2020."], questions=[question]
+    )
+    assert scored.classes == scored.model_classes
+    # ... and without the question nothing is known of what was asked: the model decides.
+    unknown = default_classifier().classify_scored([a for _, a in PLAIN_ANSWERS])
+    assert unknown.classes == unknown.model_classes

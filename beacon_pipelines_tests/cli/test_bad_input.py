@@ -54,6 +54,8 @@ def test_an_unreachable_database_is_named_without_its_password(home, tmp_path, c
         ("hunter2-secret@not a url", "is not a SQLAlchemy URL"),
         # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, which Beacon does not ship.
         ("postgresql://beacon:hunter2-secret@127.0.0.1/beacon", "use postgresql+psycopg2://"),
+        # A scheme SQLAlchemy has no dialect for.
+        ("pg://beacon:hunter2-secret@127.0.0.1/beacon", "expected postgresql+psycopg2://"),
     ],
 )
 def test_a_malformed_store_url_is_refused_without_echoing_it(home, tmp_path, capsys, monkeypatch,

@@ -1,4 +1,5 @@
-"""The deployable Modal app: one vLLM GPU class per (model, region) of the catalog.
+"""The deployable Modal app: one vLLM GPU class per (model, region) of the catalog, and the
+judge: one vLLM class serving an open judge model (BeaconJudge, see "The judge" below).
 
 Deploy with `beacon modal deploy` or `modal deploy beacon_pipelines/backends/modal/app.py`
 (needs a Modal account and a `huggingface-secret` holding HF_TOKEN; see README, "Deploying to
@@ -14,6 +15,16 @@ Locally (deploy, tests) the classes come from the catalog through `backends/moda
 Modal ships only this file into the container, so the same spec travels in the image's
 environment as JSON, and the container rebuilds the identical classes from it. Importing this
 module needs no credentials and makes no network call; `modal deploy` does the rest.
+
+The judge (`beacon audit --judge modal`) is Qwen/Qwen2.5-7B-Instruct by default: an open,
+ungated instruct model that follows a JSON reply format reliably, reads Chinese as well as
+English (Beacon's questions are asked in both), and fits one 24 GB GPU (L4 or A10G) in bf16;
+a 9B-class open judge agrees with people about 0.74 on SpeechMap-style classes, frontier judges
+0.88-0.93, so `--judge openai` can point at a stronger one. BEACON_MODAL_JUDGE_MODEL deploys
+another Hugging Face id. The class is not pinned to a region (a judge reads answers, it does not
+answer for a region), so it pays no regional multiplier. The client sends whole chat messages
+(the versioned prompt and the answer as data: beacon_pipelines/judge/prompt.py) and parses the
+replies itself; the container only generates, at temperature 0, a batch per call.
 """
 
 import hashlib
@@ -36,6 +47,38 @@ MAX_MODEL_LEN = 4096
 IGNORE_PATTERNS = ["*.pth", "*.pt", "*.bin", "original/*", "consolidated*"]
 
 
+# The judge (the client in beacon_pipelines/judge/modal_judge.py has the same names; a test
+# checks them).
+JUDGE_CLASS_NAME = "BeaconJudge"
+JUDGE_PROTOCOL = 1
+DEFAULT_JUDGE_HF_ID = "Qwen/Qwen2.5-7B-Instruct"
+JUDGE_MODEL_ENV = "BEACON_MODAL_JUDGE_MODEL"
+# 7B in bf16 is 15 GB of weights: a 24 GB GPU; a T4's 16 GB cannot hold it.
+JUDGE_GPU = ["L4", "A10G"]
+# The versioned prompt (~600 tokens) and an answer capped at 12,000 characters (up to ~12,000
+# tokens of Chinese), with room to spare.
+JUDGE_MAX_MODEL_LEN = 16384
+JUDGE_MAX_REPLY_TOKENS = 1024
+JUDGE_TIMEOUT_S = 600
+JUDGE_STARTUP_TIMEOUT_S = 900
+JUDGE_SCALEDOWN_WINDOW_S = 600
+JUDGE_MAX_CONTAINERS = 1  # the instance's GPU pool is the cap across classes
+
+
+def _judge_entry(environ=os.environ) -> dict:
+    return {
+        "class_name": JUDGE_CLASS_NAME,
+        "hf_id": environ.get(JUDGE_MODEL_ENV) or DEFAULT_JUDGE_HF_ID,
+        "options": {
+            "gpu": list(JUDGE_GPU),
+            "timeout": JUDGE_TIMEOUT_S,
+            "startup_timeout": JUDGE_STARTUP_TIMEOUT_S,
+            "scaledown_window": JUDGE_SCALEDOWN_WINDOW_S,
+            "max_containers": JUDGE_MAX_CONTAINERS,
+        },
+    }
+
+
 def _load_spec() -> dict:
     shipped = os.environ.get(SPEC_ENV)
     if shipped:
@@ -43,7 +86,9 @@ def _load_spec() -> dict:
     # Deploying (or testing): the catalog decides. Never reached inside a container.
     from beacon_pipelines.backends.modal.deployment import spec_from_environment
 
-    return json.loads(spec_from_environment().to_json())
+    spec = json.loads(spec_from_environment().to_json())
+    spec["judge"] = _judge_entry()
+    return spec
 
 
 SPEC: dict = _load_spec()
@@ -140,13 +185,61 @@ def container_facts(environ=os.environ) -> dict:
     }
 
 
-# -- the GPU class ---------------------------------------------------------------------------
+# -- the judge's request/reply contract (pure, as above) -------------------------------------
 
 
-class BeaconModelServer:
-    """Loads one model once per container; answers a whole partition per call."""
+def check_judge_batch(entry: dict, batch: dict) -> list[dict]:
+    """The judge batch's items, or ValueError naming what is wrong (never retried)."""
+    if batch.get("protocol") != JUDGE_PROTOCOL:
+        raise ValueError(
+            f"judge protocol {batch.get('protocol')!r} is not {JUDGE_PROTOCOL}; redeploy the app"
+        )
+    if batch.get("hf_id") != entry["hf_id"]:
+        raise ValueError(
+            f"class {entry['class_name']} serves {entry['hf_id']}, the request asks for "
+            f"{batch.get('hf_id')!r}; redeploy with {JUDGE_MODEL_ENV}={batch.get('hf_id')} or "
+            f"judge with {entry['hf_id']}"
+        )
+    items = batch.get("items")
+    if not isinstance(items, list) or not items:
+        raise ValueError("a judge batch needs a non-empty list of items")
+    for index, item in enumerate(items):
+        missing = [k for k in ("key", "system_prompt", "user") if not isinstance(item.get(k), str)]
+        if missing:
+            raise ValueError(f"judge item {index} lacks string field(s) {', '.join(missing)}")
+    max_tokens = batch.get("max_tokens")
+    if not isinstance(max_tokens, int) or not 1 <= max_tokens <= JUDGE_MAX_REPLY_TOKENS:
+        raise ValueError(
+            f"max_tokens {max_tokens!r} is not an int in [1, {JUDGE_MAX_REPLY_TOKENS}]"
+        )
+    return items
 
-    ENTRY: dict = {}  # set per generated class: class_name, model_id, hf_id, region_id
+
+def build_judge_reply(
+    entry: dict, revision: str, items: list[dict], generations: list[dict], timings: dict,
+    container: dict,
+) -> dict:
+    """The judge's raw reply text per item (the client parses it), and where it ran."""
+    return {
+        "protocol": JUDGE_PROTOCOL,
+        "model": {"hf_id": entry["hf_id"], "revision": revision},
+        "container": container,
+        "timings": timings,
+        "replies": [
+            {"key": item["key"], "text": g["text"], "finish_reason": g["finish_reason"]}
+            for item, g in zip(items, generations, strict=True)
+        ],
+    }
+
+
+# -- the GPU classes -------------------------------------------------------------------------
+
+
+class _VllmServer:
+    """Loads one model with vLLM once per container (a generated class per model sets ENTRY)."""
+
+    ENTRY: dict = {}  # class_name, hf_id (and model_id, region_id for the audited models)
+    MAX_LEN = MAX_MODEL_LEN
 
     @modal.enter()
     def load(self) -> None:
@@ -167,13 +260,29 @@ class BeaconModelServer:
             revision=self.revision,
             tokenizer_revision=self.revision,
             dtype=self.dtype,
-            max_model_len=MAX_MODEL_LEN,
+            max_model_len=self.MAX_LEN,
             gpu_memory_utilization=0.90,
             enforce_eager=True,  # skip CUDA-graph capture: faster cold starts, small batches
         )
         self.system_role = _template_takes_system_role(self.llm.get_tokenizer())
         self.load_s = time.time() - started
         self.calls = 0
+
+    def _call_facts(self, received_at: float) -> tuple[dict, dict]:
+        """(timings, container) of the call that started at `received_at`."""
+        cold = self.calls == 0
+        self.calls += 1
+        timings = {
+            "cold": cold,
+            "load_s": self.load_s,
+            "received_at": received_at,
+            "generation_s": time.time() - received_at,
+        }
+        return timings, {**container_facts(), "gpu": self.gpu, "dtype": self.dtype}
+
+
+class BeaconModelServer(_VllmServer):
+    """An audited model; answers a whole partition's batch per call."""
 
     @modal.method()
     def generate(self, batch: dict) -> dict:
@@ -197,16 +306,33 @@ class BeaconModelServer:
             }
             for out in outputs
         ]
-        cold = self.calls == 0
-        self.calls += 1
-        timings = {
-            "cold": cold,
-            "load_s": self.load_s,
-            "received_at": received_at,
-            "generation_s": time.time() - received_at,
-        }
-        container = {**container_facts(), "gpu": self.gpu, "dtype": self.dtype}
+        timings, container = self._call_facts(received_at)
         return build_reply(self.ENTRY, self.revision, items, generations, timings, container)
+
+
+class BeaconJudgeServer(_VllmServer):
+    """The judge model; judges a batch of answers per call."""
+
+    MAX_LEN = JUDGE_MAX_MODEL_LEN
+
+    @modal.method()
+    def judge(self, batch: dict) -> dict:
+        from vllm import SamplingParams
+
+        received_at = time.time()
+        items = check_judge_batch(self.ENTRY, batch)
+        # Temperature 0: the same answer gets the same verdict.
+        params = SamplingParams(temperature=0.0, max_tokens=batch["max_tokens"])
+        conversations = [
+            chat_messages(i["system_prompt"], i["user"], self.system_role) for i in items
+        ]
+        outputs = self.llm.chat(conversations, sampling_params=params, use_tqdm=False)
+        generations = [
+            {"text": out.outputs[0].text, "finish_reason": out.outputs[0].finish_reason}
+            for out in outputs
+        ]
+        timings, container = self._call_facts(received_at)
+        return build_judge_reply(self.ENTRY, self.revision, items, generations, timings, container)
 
 
 def _template_takes_system_role(tokenizer) -> bool:
@@ -242,3 +368,28 @@ def _declare(entry: dict):
 
 for _entry in SPEC["classes"]:
     globals()[_entry["class_name"]] = _declare(_entry)
+
+# The judge's options, as declared (the tests compare them to the constants above).
+JUDGE_DECLARED: dict = dict(SPEC["judge"]["options"])
+
+
+def _declare_judge(entry: dict):
+    name = entry["class_name"]
+    user_cls = type(
+        name,
+        (BeaconJudgeServer,),
+        {
+            "ENTRY": {"class_name": name, "hf_id": entry["hf_id"]},
+            "__module__": __name__,
+            "__qualname__": name,
+        },
+    )
+    return app.cls(
+        image=image,
+        volumes={HF_CACHE_DIR: hf_cache, VLLM_CACHE_DIR: vllm_cache},
+        secrets=secrets,
+        **entry["options"],
+    )(user_cls)
+
+
+globals()[SPEC["judge"]["class_name"]] = _declare_judge(SPEC["judge"])

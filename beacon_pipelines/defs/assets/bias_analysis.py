@@ -24,6 +24,7 @@ from beacon_pipelines.defs.resources import ExecutionStoreResource
 from beacon_pipelines.plan import AuditPlan
 
 INFERENCE_KEY = AssetKey("inference_responses")
+JUDGEMENTS_KEY = AssetKey("answer_judgements")
 
 
 class AnalysisConfig(Config):
@@ -56,27 +57,45 @@ def config_labels(config: AnalysisConfig) -> AnswerLabels | None:
     return labels
 
 
-def partition_lineage(context: AssetExecutionContext, plan: AuditPlan) -> dict[str, str]:
+def partition_lineage(
+    context: AssetExecutionContext, plan: AuditPlan, asset_key: AssetKey = INFERENCE_KEY
+) -> dict[str, str]:
     """partition key -> run id of the materialization of this audit that the analysis uses."""
     wanted = [str(partition_key(m, r)) for m in plan.models for r in plan.regions]
-    found = latest_for_audit(context.instance, INFERENCE_KEY, plan.audit_id, wanted)
+    found = latest_for_audit(context.instance, asset_key, plan.audit_id, wanted)
     return {key: record.run_id for key, record in found.items()}
 
 
-def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> AssetsDefinition:
+def _unmaterialized(plan: AuditPlan, lineage: dict[str, str]) -> str:
+    return ", ".join(sorted(
+        str(partition_key(m, r))
+        for m in plan.models
+        for r in plan.regions
+        if str(partition_key(m, r)) not in lineage
+    ))
+
+
+def build_analysis_asset(
+    catalog: Catalog, inference: AssetsDefinition, judgements: AssetsDefinition
+) -> AssetsDefinition:
     @asset(
         name="bias_analysis",
-        deps=[AssetDep(inference, partition_mapping=AllPartitionMapping())],
+        deps=[
+            AssetDep(inference, partition_mapping=AllPartitionMapping()),
+            AssetDep(judgements, partition_mapping=AllPartitionMapping()),
+        ],
         partitions_def=AUDIT_PARTITIONS,
         group_name="audit",
         kinds={"pandas"},
-        description="Classes, refusal rates and cross-region divergence of one complete audit.",
+        description="Classes, refusal rates and cross-region divergence of one complete audit; "
+        "the judge's classes over the classifier's when the audit has a judge.",
     )
     def bias_analysis(
         context: AssetExecutionContext, config: AnalysisConfig, store: ExecutionStoreResource
     ) -> Output[AuditAnalysis]:
         # Imported here, not with the definitions: pandas, numpy and scipy would otherwise be
         # imported by every process that builds them (`beacon audit` before its first call).
+        from beacon_pipelines.audit_judgements import audit_judgements
         from beacon_pipelines.defs.assets.analysis_metadata import (
             analysis_metadata,
             rounded_summary,
@@ -105,20 +124,28 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 allow_retries=False,
             ) from None
         lineage = partition_lineage(context, plan)
-        unmaterialized = sorted(
-            str(partition_key(m, r))
-            for m in plan.models
-            for r in plan.regions
-            if str(partition_key(m, r)) not in lineage
-        )
+        unmaterialized = _unmaterialized(plan, lineage)
         if unmaterialized:
             raise Failure(
                 f"audit {audit_id!r}: partitions not materialized for this audit: "
-                f"{', '.join(unmaterialized)}",
+                f"{unmaterialized}",
                 allow_retries=False,
             )
+        # The barrier of a judged audit: every partition's judgements, not only its answers.
+        judge = execution_store.audit_judge(audit_id)
+        judged_lineage = partition_lineage(context, plan, judgements.key) if judge else {}
+        unjudged = _unmaterialized(plan, judged_lineage) if judge else ""
+        if unjudged:
+            raise Failure(
+                f"audit {audit_id!r} is judged by {judge.describe()}: partitions not judged "
+                f"for this audit: {unjudged}",
+                allow_retries=False,
+            )
+        frame = audit_judgements(execution_store, audit_id, judge) if judge else None
         try:
-            analysed = analyse_stored_audit(execution_store, plan, catalog, labels)
+            analysed = analyse_stored_audit(
+                execution_store, plan, catalog, labels, judgements=frame
+            )
         except LabelFileError as exc:
             raise Failure(str(exc), allow_retries=False) from None
         analysis = analysed.analysis
@@ -133,6 +160,7 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
                 "audit_status": status.status,
                 **rounded_summary(summary),
                 "partitions_used": MetadataValue.json(lineage),
+                **(_judge_metadata(summary, judged_lineage) if judge else {}),
                 **(
                     {"labels_file": MetadataValue.path(config.labels_path)}
                     if labels is not None else {}
@@ -143,3 +171,18 @@ def build_analysis_asset(catalog: Catalog, inference: AssetsDefinition) -> Asset
         )
 
     return bias_analysis
+
+
+def _judge_metadata(summary: dict, judged_lineage: dict[str, str]) -> dict:
+    """The judge's provenance and its agreement with the classifier (the summary's `judge`)."""
+    judge = summary.get("judge") or {}
+    metadata = {
+        "judgements_used": MetadataValue.json(judged_lineage),
+        "judge": MetadataValue.json(judge),
+    }
+    for name in ("model", "prompt_sha256", "judged", "failed", "disagreements"):
+        if name in judge:
+            metadata[f"judge_{name}"] = judge[name]
+    if judge.get("kappa") is not None:
+        metadata["judge_kappa"] = MetadataValue.float(float(judge["kappa"]))
+    return metadata

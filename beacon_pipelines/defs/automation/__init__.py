@@ -18,6 +18,7 @@ def build_automation(
     *,
     inference_key: AssetKey,
     analysis_key: AssetKey,
+    judgements_key: AssetKey | None = None,
     inference_job_name: str,
     analysis_job_name: str,
     settings: ScheduleSettings | None = None,
@@ -25,7 +26,9 @@ def build_automation(
     settings = settings or schedule_settings(catalog)
     schedules = [build_recurring_audit_schedule(catalog, inference_job_name, settings)]
     sensors = [
-        build_completion_barrier_sensor(inference_key, analysis_key, analysis_job_name),
+        build_completion_barrier_sensor(
+            inference_key, analysis_key, analysis_job_name, judgements_key=judgements_key
+        ),
         build_run_failure_sensor(),
     ]
     return schedules, sensors

@@ -79,24 +79,33 @@ class BarrierCursor:
 
 
 def audits_materialized_since(
-    instance: DagsterInstance, inference_key: AssetKey, after: int
+    instance: DagsterInstance, asset_keys: list[AssetKey], after: int
 ) -> tuple[int, set[str]]:
-    """Audits with an inference materialization after storage id `after`, and the new cursor."""
+    """Audits with a materialization of any of `asset_keys` (inference; a judged audit's
+    judgements land after it) after storage id `after`, and the new cursor. Storage ids are
+    the event log's, shared by every key; a scan cut short by MAX_PAGES_PER_TICK holds the
+    cursor where it stopped, so the next tick sees the rest of every key."""
     touched: set[str] = set()
-    for _ in range(MAX_PAGES_PER_TICK):
-        records = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=inference_key, after_storage_id=after),
-            limit=PAGE,
-            ascending=True,
-        ).records
-        for record in records:
-            audit = audit_of(record)
-            if audit:
-                touched.add(audit)
-            after = max(after, record.storage_id)
-        if len(records) < PAGE:
-            break
-    return after, touched
+    ends = []
+    for asset_key in asset_keys:
+        end, whole = after, False
+        for _ in range(MAX_PAGES_PER_TICK):
+            records = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=asset_key, after_storage_id=end),
+                limit=PAGE,
+                ascending=True,
+            ).records
+            for record in records:
+                audit = audit_of(record)
+                if audit:
+                    touched.add(audit)
+                end = max(end, record.storage_id)
+            if len(records) < PAGE:
+                whole = True
+                break
+        ends.append((end, whole))
+    cut = [end for end, whole in ends if not whole]
+    return (min(cut) if cut else max(end for end, _ in ends)), touched
 
 
 def _runs_in_flight_by_audit(instance: DagsterInstance) -> Counter:
@@ -124,7 +133,13 @@ def audit_facts(
     inference_key: AssetKey,
     analysis_key: AssetKey,
     in_flight: Counter,
+    judgements_key: AssetKey | None = None,
 ) -> AuditFacts:
+    """A judged audit's partitions are complete when their judgements are in (they come
+    after the partition's inference, in the same run); an audit without a judge's, when their
+    inference is."""
+    if judgements_key is not None and store.audit_judge(plan.audit_id) is not None:
+        inference_key = judgements_key
     keys = {str(partition_key(m, r)): (m, r) for m in plan.models for r in plan.regions}
     since = plan.created_at - CLOCK_SLACK_S if plan.created_at else None
     latest = latest_for_audit(
@@ -149,21 +164,25 @@ def build_completion_barrier_sensor(
     inference_key: AssetKey,
     analysis_key: AssetKey,
     analysis_job_name: str,
+    judgements_key: AssetKey | None = None,
 ):
+    watched = [inference_key] + ([judgements_key] if judgements_key is not None else [])
+
     @sensor(
         name=BARRIER_SENSOR_NAME,
         job_name=analysis_job_name,
         minimum_interval_seconds=BARRIER_INTERVAL_S,
         default_status=DefaultSensorStatus.RUNNING,
         description="Launches an audit's analysis exactly once, when every planned partition of "
-        "that audit has succeeded and is newer than its last analysis. Skips audits that "
+        "that audit has succeeded (and, for an audit with a judge, been judged) and is newer "
+        "than its last analysis. Skips audits that "
         "`beacon audit` or a whole-graph backfill analyse themselves.",
     )
     def completion_barrier(
         context: SensorEvaluationContext, store: ExecutionStoreResource
     ) -> SensorResult:
         cursor = BarrierCursor.parse(context.cursor)
-        after, touched = audits_materialized_since(context.instance, inference_key, cursor.after)
+        after, touched = audits_materialized_since(context.instance, watched, cursor.after)
         candidates = sorted(touched | set(cursor.waiting))
         if not candidates:
             return SensorResult(
@@ -182,7 +201,8 @@ def build_completion_barrier_sensor(
                 elsewhere.append(f"{audit_id}: not in this execution store, not analysed here")
                 continue
             facts = audit_facts(
-                context.instance, execution_store, plan, inference_key, analysis_key, in_flight
+                context.instance, execution_store, plan, inference_key, analysis_key, in_flight,
+                judgements_key,
             )
             decision = decide(facts)
             context.log.info(f"audit {audit_id}: {decision.reason}")

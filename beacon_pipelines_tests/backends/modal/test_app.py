@@ -44,7 +44,7 @@ def test_imports_without_credentials_as_modal_deploy_does(tmp_path):
         module = importlib.util.module_from_spec(spec)
         sys.modules["modal_app"] = module
         spec.loader.exec_module(module)
-        print(module.app.name, len(module.DECLARED))
+        print(module.app.name, len(module.DECLARED), module.SPEC["judge"]["class_name"])
         """
     )
     done = subprocess.run(
@@ -55,7 +55,7 @@ def test_imports_without_credentials_as_modal_deploy_does(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["beacon-inference", "9"]
+    assert done.stdout.split() == ["beacon-inference", "9", "BeaconJudge"]
 
 
 @pytest.mark.integration
@@ -72,7 +72,9 @@ def test_the_container_rebuilds_the_same_classes_without_beacon_installed(tmp_pa
             return real_import(name, *args, **kwargs)
         builtins.__import__ = guarded
         import modal_app
-        print(json.dumps(sorted(modal_app.DECLARED)))
+        judge = modal_app.SPEC["judge"]
+        print(json.dumps([sorted(modal_app.DECLARED), judge["hf_id"], modal_app.JUDGE_DECLARED,
+                          type(getattr(modal_app, judge["class_name"])).__name__]))
         """
     )
     env = _no_credentials_env(tmp_path)
@@ -86,7 +88,12 @@ def test_the_container_rebuilds_the_same_classes_without_beacon_installed(tmp_pa
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == sorted(modal_app.DECLARED)
+    assert json.loads(done.stdout) == [
+        sorted(modal_app.DECLARED),
+        modal_app.SPEC["judge"]["hf_id"],
+        modal_app.JUDGE_DECLARED,
+        "Cls",
+    ]
 
 
 def test_declared_gpu_regions_timeouts_and_limits_match_the_catalog():
