@@ -191,20 +191,15 @@ def test_features_of_a_batch_are_those_of_each_answer_alone():
         np.testing.assert_allclose(batch[i].toarray(), alone.toarray(), atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "texts",
-    [BATCH_TEXTS, ["Sorry, I can't help with that.", "", "Paris.", "   ", "中文 answer", None]],
-    ids=["long and short", "all shorter than the opening"],
-)
-def test_ngram_occurrences_add_up_to_the_ngram_features(texts):
+def test_ngram_occurrences_add_up_to_the_ngram_features():
     """Per answer, its n-gram occurrences' values summed by column are its n-gram features:
     what explains a class can read the model's arithmetic n-gram by n-gram."""
     config = FeatureConfig(cues=False, question=False)
     width = 2**config.bits
-    matrix = featurize(texts, config)[:, :width].toarray()
+    matrix = featurize(BATCH_TEXTS, config)[:, :width].toarray()
     sources = [
         body_text(split_reasoning(t if isinstance(t, str) else "").answer.lstrip(), config)
-        for t in texts
+        for t in BATCH_TEXTS
     ]
     grams = ngram_occurrences(sources, config)
     summed = np.zeros_like(matrix)
