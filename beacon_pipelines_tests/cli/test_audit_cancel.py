@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from beacon_pipelines.cli.main import main
 from beacon_pipelines.defs.gpu_pool import GPU_POOL
 from beacon_pipelines.defs.tags import AUDIT_ID_TAG, AUDIT_STATUS_TAG
 from beacon_pipelines.store import ExecutionStore, default_store_url
 from beacon_pipelines_tests.conftest import cli_env
 from beacon_pipelines_tests.support.audit_files import write_sim_config
-from beacon_pipelines_tests.support.beacon_cli import beacon
+from beacon_pipelines_tests.support.beacon_cli import beacon, beacon_here
 
 # 2 x 2 partitions of 2 questions, three partitions at once (the GPU cap). Batches of one, so
 # each answer is stored as it ends (with the default batch a partition's answers are stored
@@ -59,16 +58,10 @@ def _until_some_answers(store: ExecutionStore, home: Path, audit_id: str) -> Non
     raise AssertionError("the audit never got going")
 
 
-def _status(home: Path, audit_id: str, monkeypatch, capsys) -> dict:
-    """`beacon audits --json`, run in this process (the same code, without a second Python
-    start-up): reads the instance and the store the audit's processes write."""
-    capsys.readouterr()
-    with monkeypatch.context() as env:
-        env.setenv("DAGSTER_HOME", str(home))
-        env.delenv("BEACON_STORE_URL", raising=False)
-        assert main(["audits", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
-    return next(a for a in listed if a["audit_id"] == audit_id)
+def _status(home: Path, tmp_path: Path, audit_id: str, monkeypatch, capsys) -> dict:
+    listed = beacon_here(["audits", "--json"], tmp_path, home, monkeypatch, capsys)
+    assert listed.returncode == 0, listed.stderr
+    return next(a for a in json.loads(listed.stdout) if a["audit_id"] == audit_id)
 
 
 def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch, capsys):
@@ -86,7 +79,7 @@ def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeyp
         assert {r.tags.get(AUDIT_STATUS_TAG) for r in runs} == {"cancelled"}
         info = instance.event_log_storage.get_concurrency_info(GPU_POOL)
         assert not info.claimed_slots and not info.pending_steps
-    status = _status(home, audit_id, monkeypatch, capsys)
+    status = _status(home, tmp_path, audit_id, monkeypatch, capsys)
     assert status["status"] == "cancelled"
     assert status["executions_succeeded"] == kept
 
@@ -99,7 +92,7 @@ def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeyp
     assert len(succeeded) == EXECUTIONS
     assert succeeded.groupby(["model", "region", "question_id", "sample"]).size().eq(1).all()
     assert len(after.merge(before, on=list(before.columns), how="inner")) == len(before)
-    assert _status(home, audit_id, monkeypatch, capsys)["status"] == "complete"
+    assert _status(home, tmp_path, audit_id, monkeypatch, capsys)["status"] == "complete"
 
 
 @pytest.mark.integration
@@ -109,7 +102,7 @@ def test_beacon_cancel_from_another_process(tmp_path, small_catalog, monkeypatch
     audit = _start(args, tmp_path, home)
     store = ExecutionStore(default_store_url(home))
     _until_some_answers(store, home, audit_id)
-    assert _status(home, audit_id, monkeypatch, capsys)["status"] == "running"
+    assert _status(home, tmp_path, audit_id, monkeypatch, capsys)["status"] == "running"
 
     asked = time.monotonic()
     cancel = beacon(["cancel", audit_id], cwd=tmp_path, home=home, timeout=60)
