@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from beacon_pipelines.analysis.response_class import ResponseClass
+from beacon_pipelines.analysis.utf8_file import read_utf8_text
 
 if TYPE_CHECKING:  # the frame comes from the caller; checking a file needs no pandas
     import pandas as pd
@@ -111,18 +112,7 @@ def read_labels(path: Path | str) -> AnswerLabels:
     """Parse and check a labels file on its own (columns, classes, sample numbers, no row
     twice); `AnswerLabels.check` checks it against an audit."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LabelFileError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise LabelFileError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")  # a spreadsheet's BOM is not part of the header
-    except UnicodeDecodeError as exc:
-        raise LabelFileError(
-            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
+    data, text = read_utf8_text(path, LabelFileError)
     labels = AnswerLabels(path, hashlib.sha256(data).hexdigest(), ())
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from beacon_pipelines.analysis.classify import ResponseClass, ResponseClassifier
 from beacon_pipelines.analysis.refusal_model import CLASSES, TrainingConfig, train
+from beacon_pipelines.analysis.utf8_file import read_utf8_text
 
 LABELS = {"1_full_compliance": 0, "2_full_refusal": 1, "3_partial_refusal": 2}
 REQUIRED_COLUMNS = ("completion", "final_label")
@@ -74,19 +75,7 @@ class LabelledAnswers:
 
 def load_labelled(path: Path) -> LabelledAnswers:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise LabelledDataError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise LabelledDataError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise LabelledDataError(
-            f"{path}: line {line}: not UTF-8 (byte {raw[exc.start:exc.start + 1]!r})"
-        ) from None
+    _, text = read_utf8_text(path, LabelledDataError)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 28))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

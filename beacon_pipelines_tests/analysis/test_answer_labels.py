@@ -91,7 +91,8 @@ def test_a_bad_file_is_one_error_naming_file_line_and_value(tmp_path, text, mess
 
 
 def test_a_file_that_is_not_utf8_or_not_there_is_named(tmp_path):
-    with pytest.raises(LabelFileError, match=r"labels.csv: not UTF-8 text \(byte 0xff at"):
+    not_utf8 = r"labels.csv: line 2: not UTF-8 text \(byte 0xff at offset"
+    with pytest.raises(LabelFileError, match=not_utf8):
         read_labels(write(tmp_path, HEADER.encode() + b"qwen,ASIA,\xff,0,refusal,\n"))
     with pytest.raises(LabelFileError, match=r"missing.csv: file not found$"):
         read_labels(tmp_path / "missing.csv")

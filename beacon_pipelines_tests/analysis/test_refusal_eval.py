@@ -94,7 +94,8 @@ def test_cli_prints_the_matrix_and_ends_with_the_summary_line(tmp_path, capsys):
          "line 5: column 'final_label': unknown label 'maybe'"),
         ("completion,final_label\nhi,1_full_compliance,extra\n", "line 2: 3 fields"),
         ("", "empty file"),
-        (b"completion,final_label\n\xff\xfe,1_full_compliance\n", "line 2: not UTF-8"),
+        (b"completion,final_label\n\xff\xfe,1_full_compliance\n",
+         "line 2: not UTF-8 text (byte 0xff at offset 23)"),
     ],
 )
 def test_bad_csv_is_one_line_naming_file_line_column_value_exit_2(
@@ -115,7 +116,7 @@ def test_bad_csv_is_one_line_naming_file_line_column_value_exit_2(
 
 def test_missing_file_is_an_error(tmp_path, capsys):
     assert main(["eval-refusals", "--csv", str(tmp_path / "nope.csv")]) == 2
-    assert "nope.csv: no such file" in capsys.readouterr().err
+    assert "nope.csv: file not found" in capsys.readouterr().err
 
 
 def test_default_training_dirs_are_beside_the_project_or_from_env(monkeypatch, tmp_path):

@@ -12,7 +12,6 @@ from beacon_pipelines.backends.simulated import SimulatedBackend
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import run_partition
 from beacon_pipelines.plan import AuditPlan
-from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines_tests.support import fake_modal
 from beacon_pipelines_tests.support.fake_modal import FakeDeployment
 
@@ -33,13 +32,6 @@ def plan(audit_id: str, samples: int = 5, backend: str = "simulated") -> AuditPl
         samples=samples,
         created_at=1.0,
     )
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = ExecutionStore(f"sqlite:///{tmp_path / 'beacon.db'}").create()
-    yield store
-    store.dispose()
 
 
 class CountingBackend:

@@ -12,7 +12,6 @@ from beacon_pipelines.backends.openai_compatible import OpenAICompatibleBackend
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.execution import run_partition
 from beacon_pipelines.plan import AuditPlan
-from beacon_pipelines.store import ExecutionStore
 from beacon_pipelines_tests.support.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.integration  # local HTTP servers
@@ -42,13 +41,6 @@ def plan(regions=("US", "EU", "ASIA")) -> AuditPlan:
         models=(MODEL,), regions=regions, questions=("math_basic", "tiananmen_1989"),
         created_at=1.0,
     )
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = ExecutionStore(f"sqlite:///{tmp_path / 'beacon.db'}").create()
-    yield store
-    store.dispose()
 
 
 def test_each_region_is_asked_at_its_own_server_and_verified(store):

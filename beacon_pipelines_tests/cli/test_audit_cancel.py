@@ -21,19 +21,22 @@ from beacon_pipelines.defs.tags import AUDIT_ID_TAG, AUDIT_STATUS_TAG
 from beacon_pipelines.store import ExecutionStore, default_store_url
 from beacon_pipelines_tests.conftest import cli_env
 from beacon_pipelines_tests.support.audit_files import write_sim_config
-from beacon_pipelines_tests.support.beacon_cli import beacon
+from beacon_pipelines_tests.support.beacon_cli import beacon, beacon_here
 
-# 2 x 2 partitions of 2 questions, 6 s an answer, three partitions at once (the GPU cap): the
-# second wave is still answering when the cancel comes (`beacon` itself takes ~2 s to start).
-# Batches of one, so each answer is stored as it ends and the cancel lands mid-partition (with
-# the default batch a partition's answers are stored together, when its one call ends).
+# 2 x 2 partitions of 2 questions, three partitions at once (the GPU cap). Batches of one, so
+# each answer is stored as it ends (with the default batch a partition's answers are stored
+# together, when its one call ends). Answers take 0.5 s a token: math_basic's (5 tokens) is
+# stored within ~2.5 s, tiananmen_1989's (36-64 tokens) is still being written 18 s later, so
+# the cancel lands mid-partition in each of the three running partitions, in the middle of an
+# answer, whenever it comes in that window; the fourth partition never starts.
 PLAN = ["--models", "llama3.2-1b,qwen2.5-1.5b", "--regions", "US,EU"]
 EXECUTIONS = 8
 STOP_WITHIN_S = 10.0
+SLOW_SECOND_ANSWER = {"latency": {"per_token_s": 0.5}}
 
 
 def _args(tmp_path: Path, catalog: Path, audit_id: str) -> list[str]:
-    sim = write_sim_config(tmp_path / "sim.yaml", latency={"per_call_s": 6.0})
+    sim = write_sim_config(tmp_path / "sim.yaml", **SLOW_SECOND_ANSWER)
     return ["audit", "--samples", "1", "--batch-size", "1", "--catalog", str(catalog),
             "--sim-config", str(sim), *PLAN, "--audit-id", audit_id, "--out", str(tmp_path / "out")]
 
@@ -55,16 +58,18 @@ def _until_some_answers(store: ExecutionStore, home: Path, audit_id: str) -> Non
     raise AssertionError("the audit never got going")
 
 
-def _status(home: Path, tmp_path: Path, audit_id: str) -> dict:
-    listed = beacon(["audits", "--json"], cwd=tmp_path, home=home)
+def _status(home: Path, tmp_path: Path, audit_id: str, monkeypatch, capsys) -> dict:
+    listed = beacon_here(["audits", "--json"], tmp_path, home, monkeypatch, capsys)
     assert listed.returncode == 0, listed.stderr
     return next(a for a in json.loads(listed.stdout) if a["audit_id"] == audit_id)
 
 
-def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch):
+def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch, capsys):
     before = store.executions_frame(audit_id)
     kept = int((before["status"] == "succeeded").sum())
     assert 2 <= kept < EXECUTIONS  # stopped mid-audit, answers kept
+    per_partition = before[before["status"] == "succeeded"].groupby(["model", "region"]).size()
+    assert (per_partition < 2).any()  # and mid-partition: a stopped partition kept its first
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with DagsterInstance.get() as instance:
         runs = instance.get_runs(RunsFilter(tags={AUDIT_ID_TAG: audit_id}))
@@ -74,10 +79,12 @@ def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeyp
         assert {r.tags.get(AUDIT_STATUS_TAG) for r in runs} == {"cancelled"}
         info = instance.event_log_storage.get_concurrency_info(GPU_POOL)
         assert not info.claimed_slots and not info.pending_steps
-    status = _status(home, tmp_path, audit_id)
+    status = _status(home, tmp_path, audit_id, monkeypatch, capsys)
     assert status["status"] == "cancelled"
     assert status["executions_succeeded"] == kept
 
+    # The resume answers at once: what it is tested for is which answers it asks, not when.
+    write_sim_config(tmp_path / "sim.yaml")
     rerun = beacon(args, cwd=tmp_path, home=home)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     after = store.executions_frame(audit_id)
@@ -85,17 +92,17 @@ def _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeyp
     assert len(succeeded) == EXECUTIONS
     assert succeeded.groupby(["model", "region", "question_id", "sample"]).size().eq(1).all()
     assert len(after.merge(before, on=list(before.columns), how="inner")) == len(before)
-    assert _status(home, tmp_path, audit_id)["status"] == "complete"
+    assert _status(home, tmp_path, audit_id, monkeypatch, capsys)["status"] == "complete"
 
 
 @pytest.mark.integration
-def test_beacon_cancel_from_another_process(tmp_path, small_catalog, monkeypatch):
+def test_beacon_cancel_from_another_process(tmp_path, small_catalog, monkeypatch, capsys):
     home, audit_id = tmp_path / "home", "cancel-cli"
     args = _args(tmp_path, small_catalog, audit_id)
     audit = _start(args, tmp_path, home)
     store = ExecutionStore(default_store_url(home))
     _until_some_answers(store, home, audit_id)
-    assert _status(home, tmp_path, audit_id)["status"] == "running"
+    assert _status(home, tmp_path, audit_id, monkeypatch, capsys)["status"] == "running"
 
     asked = time.monotonic()
     cancel = beacon(["cancel", audit_id], cwd=tmp_path, home=home, timeout=60)
@@ -106,11 +113,11 @@ def test_beacon_cancel_from_another_process(tmp_path, small_catalog, monkeypatch
     assert audit.returncode == 130, out + err
     assert "cancelled (beacon cancel)" in err
     assert stopped_in < STOP_WITHIN_S, stopped_in
-    _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch)
+    _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch, capsys)
 
 
 @pytest.mark.integration
-def test_ctrl_c_stops_the_whole_audit(tmp_path, small_catalog, monkeypatch):
+def test_ctrl_c_stops_the_whole_audit(tmp_path, small_catalog, monkeypatch, capsys):
     home, audit_id = tmp_path / "home", "cancel-sigint"
     args = _args(tmp_path, small_catalog, audit_id)
     audit = _start(args, tmp_path, home)
@@ -123,12 +130,12 @@ def test_ctrl_c_stops_the_whole_audit(tmp_path, small_catalog, monkeypatch):
     assert time.monotonic() - asked < STOP_WITHIN_S
     assert audit.returncode == 130, out + err
     assert "Ctrl-C" in err
-    _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch)
+    _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch, capsys)
 
 
 @pytest.mark.integration
 def test_terminating_one_run_as_the_ui_does_stops_the_whole_audit(
-    tmp_path, small_catalog, monkeypatch
+    tmp_path, small_catalog, monkeypatch, capsys
 ):
     home, audit_id = tmp_path / "home", "cancel-ui"
     args = _args(tmp_path, small_catalog, audit_id)
@@ -150,4 +157,4 @@ def test_terminating_one_run_as_the_ui_does_stops_the_whole_audit(
     assert time.monotonic() - asked < STOP_WITHIN_S
     assert audit.returncode == 130, out + err
     assert "terminated (Dagster UI)" in err
-    _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch)
+    _assert_stopped_and_resumable(tmp_path, home, store, audit_id, args, monkeypatch, capsys)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from beacon_pipelines_tests.conftest import default_catalog_dict
-from beacon_pipelines_tests.support.beacon_cli import beacon
+from beacon_pipelines_tests.support.beacon_cli import beacon, beacon_here
 
 PLAN = ["--models", "qwen2.5-1.5b", "--regions", "US,ASIA"]
 
@@ -26,7 +26,7 @@ def _catalog(path, questions: dict[str, str]):
 
 
 @pytest.mark.integration
-def test_compare_audits_of_overlapping_catalogs(tmp_path):
+def test_compare_audits_of_overlapping_catalogs(tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     first = _catalog(tmp_path / "a.yaml", {"math_basic": None, "tiananmen_1989": None})
     second = _catalog(tmp_path / "b.yaml", {
@@ -40,8 +40,9 @@ def test_compare_audits_of_overlapping_catalogs(tmp_path):
                        "--out", str(tmp_path / audit_id)], cwd=tmp_path, home=home)
         assert done.returncode == 0, done.stderr[-3000:]
 
-    compared = beacon(["compare", "cmp-a", "cmp-b", "--out", str(tmp_path / "cmp")],
-                      cwd=tmp_path, home=home)
+    # The audits are real processes; the commands that read them run in this process.
+    compared = beacon_here(["compare", "cmp-a", "cmp-b", "--out", str(tmp_path / "cmp")],
+                           tmp_path, home, monkeypatch, capsys)
     assert compared.returncode == 0, compared.stderr[-3000:]
     assert "compared on 1 shared question(s)" in compared.stdout
     assert "only in cmp-b: questions taiwan_status" in compared.stdout
@@ -58,7 +59,9 @@ def test_compare_audits_of_overlapping_catalogs(tmp_path):
     report = (tmp_path / "cmp-a2" / "report.html").read_text()
     assert "<h2 id='trend'>" in report and "cmp-a" in report and "<polyline" in report
 
-    listed = beacon(["audits", "--json", "--status", "complete"], cwd=tmp_path, home=home)
+    listed = beacon_here(["audits", "--json", "--status", "complete"], tmp_path, home,
+                         monkeypatch, capsys)
+    assert listed.returncode == 0, listed.stderr
     audits = json.loads(listed.stdout)
     assert [a["audit_id"] for a in audits] == ["cmp-b", "cmp-a2", "cmp-a"]  # newest first
     assert all(a["executions_succeeded"] == a["executions_planned"] for a in audits)
@@ -66,6 +69,6 @@ def test_compare_audits_of_overlapping_catalogs(tmp_path):
     assert audits[0]["report_path"].endswith("cmp-b/report.html")
     assert audits[0]["overall_risk"]
 
-    missing = beacon(["compare", "cmp-a", "nope", "--out", str(tmp_path / "x")],
-                     cwd=tmp_path, home=home)
+    missing = beacon_here(["compare", "cmp-a", "nope", "--out", str(tmp_path / "x")],
+                          tmp_path, home, monkeypatch, capsys)
     assert missing.returncode == 2 and "no audit 'nope'" in missing.stderr
