@@ -26,14 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from beacon_pipelines.analysis.classify import ResponseClass, ScoredClasses
-from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUE_INDEX, cue_matrix
+from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, cue_matrix
 from beacon_pipelines.analysis.refusal_features import (
     BATCH,
     CUE_WEIGHT,
     STRUCTURAL,
     FeatureConfig,
     body_text,
-    ngram_occurrences,
+    ngram_occurrences_by_block,
     split_reasoning,
 )
 from beacon_pipelines.analysis.refusal_model import CLASSES, RefusalModel
@@ -55,6 +55,10 @@ _SPACE = 32
 # The whitespace the n-gram normalisation collapses (refusal_features._normalised_batch).
 _WHITESPACE = re.compile("[\t-\r \x85\xa0\u2028\u2029\u3000]+")
 _PUNCTUATION = "\"'.,;:!?()[]{}<>«»“”‘’*_`~"
+_CLASS_INDEX = {name: k for k, name in enumerate(CLASSES)}
+_SUBSTANTIVE = _CLASS_INDEX[ResponseClass.SUBSTANTIVE.value]
+# The cues an answer says (every cue but the density buckets of 0).
+_CUE_SAYS = np.array([not (n.startswith("share:") and n.endswith(":0")) for n in CUE_FEATURES])
 
 
 @dataclass(frozen=True)
@@ -74,74 +78,106 @@ class AnswerExplainer:
         # the p-th pair (c, r) of _pairs.
         self._pairs = [(c, r) for c in range(len(CLASSES)) for r in range(len(CLASSES)) if c != r]
         self._toward = np.stack([coef[:, c] - coef[:, r] for c, r in self._pairs])
-        self._cue_base = 2**self.config.bits + len(STRUCTURAL)
+        self._pair_index = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
+        for p, (c, r) in enumerate(self._pairs):
+            self._pair_index[c, r] = p
+        cue_base = 2**self.config.bits + len(STRUCTURAL)
+        # What each cue present pushes, per pair.
+        self._cue_pushes = CUE_WEIGHT * self._toward[:, cue_base : cue_base + len(CUE_FEATURES)]
 
     def explain(self, texts: Sequence[str | None], scored: ScoredClasses) -> list[Explanation]:
         """One explanation per text, from the classifier's scored classes of those texts
         (a text None: the call failed)."""
-        out: list[Explanation] = []
-        todo: list[tuple[int, str, int]] = []  # (index, final answer, pair)
-        for i, (text, cls, probs) in enumerate(
-            zip(texts, scored.classes, scored.probabilities, strict=True)
-        ):
-            if cls is ResponseClass.TECHNICAL_FAILURE:
-                out.append(Explanation(1.0, CALL_FAILED if text is None else NO_TEXT))
-                continue
-            chosen = CLASSES.index(cls.value)
-            out.append(Explanation(float(probs[chosen])))
-            if cls is ResponseClass.SUBSTANTIVE and probs[chosen] >= EXPLAIN_BELOW:
-                continue
-            runner_up = max((k for k in range(len(CLASSES)) if k != chosen),
-                            key=lambda k: probs[k])
-            answer = split_reasoning(text).answer.lstrip()  # type: ignore[arg-type]
-            todo.append((i, answer, self._pairs.index((chosen, runner_up))))
+        n = len(texts)
+        if not (n == len(scored.classes) == len(scored.probabilities)):
+            raise ValueError(f"{len(scored.classes)} classes for {n} texts")
+        failed = np.array([c is ResponseClass.TECHNICAL_FAILURE for c in scored.classes], bool)
+        chosen = np.array([_CLASS_INDEX.get(c.value, 0) for c in scored.classes], dtype=np.int64)
+        probs = np.asarray(scored.probabilities, dtype=np.float64)
+        confidence = probs[np.arange(n), chosen] if n else np.zeros(0)  # a failure's: unused
+        # Substantive answers the classifier is sure of need no explaining.
+        todo = np.flatnonzero(~failed & ~((chosen == _SUBSTANTIVE) & (confidence >= EXPLAIN_BELOW)))
+        # The runner-up: the likeliest other class (the first of equals, as max() takes it).
+        others = probs[todo].copy()
+        others[np.arange(len(todo)), chosen[todo]] = -np.inf
+        pairs = self._pair_index[chosen[todo], others.argmax(axis=1) if len(todo) else todo]
+        explained: dict[int, tuple[str, str]] = {}
         for begin in range(0, len(todo), BATCH):
-            batch = todo[begin : begin + BATCH]
-            answers = [a for _, a, _ in batch]
-            words = self._words(answers, np.array([p for _, _, p in batch]))
-            # The cue regexes over the whole batch at once: per answer, Arrow's per-call
-            # overhead cost several times the classification.
-            present = cue_matrix(answers) if self.config.cues else None
-            for k, ((i, _, pair), found) in enumerate(zip(batch, words, strict=True)):
-                cues = [] if present is None else self._cues(present[k], pair)
+            batch = todo[begin : begin + BATCH].tolist()
+            answers = [split_reasoning(texts[i]).answer.lstrip() for i in batch]  # type: ignore[arg-type]
+            batch_pairs = pairs[begin : begin + BATCH]
+            words = self._words(answers, batch_pairs)
+            # The cues the classifier found, else the cue regexes over the whole batch at
+            # once: per answer, Arrow's per-call overhead cost several times the
+            # classification.
+            present = None
+            if scored.cues is not None:
+                present = scored.cues[batch]
+            elif self.config.cues:
+                present = cue_matrix(answers)
+            cues = self._cues(present, batch_pairs)
+            for k, (i, found) in enumerate(zip(batch, words, strict=True)):
+                shown = cues[k]
                 if scored.model_classes[i] is not scored.classes[i]:
-                    cues.insert(0, SHORT_ANSWER_RULE)
-                out[i] = Explanation(out[i].confidence, ", ".join(cues),
-                                     WORD_SEPARATOR.join(found))
+                    shown.insert(0, SHORT_ANSWER_RULE)
+                explained[i] = (", ".join(shown), WORD_SEPARATOR.join(found))
+        out: list[Explanation] = []
+        for i, (text, lost, sure) in enumerate(zip(texts, failed.tolist(), confidence.tolist(),
+                                                  strict=True)):
+            if lost:
+                out.append(Explanation(1.0, CALL_FAILED if text is None else NO_TEXT))
+            elif i in explained:
+                out.append(Explanation(sure, *explained[i]))
+            else:
+                out.append(Explanation(sure))
         return out
 
-    def _cues(self, present: np.ndarray, pair: int) -> list[str]:
-        """The cues to show of an answer whose row of cue_matrix is `present`."""
-        toward = self._toward[pair]
+    def _cues(self, present: np.ndarray | None, pairs: np.ndarray) -> list[list[str]]:
+        """The cues to show of each answer, whose row of cue_matrix is present[k] and whose
+        row of _toward is pairs[k]: the cues pushing toward its class, strongest first."""
+        if present is None:
+            return [[] for _ in pairs]
+        pushes = self._cue_pushes[pairs]
         # A density bucket of 0 says what is absent; the cues shown are what the answer says.
-        pushes = [
-            (CUE_WEIGHT * toward[self._cue_base + CUE_INDEX[name]], name)
-            for name in (CUE_FEATURES[j] for j in np.flatnonzero(present))
-            if not (name.startswith("share:") and name.endswith(":0"))
-        ]
-        strongest = sorted((p for p in pushes if p[0] > 0), reverse=True)
-        return [name for _, name in strongest[:MAX_CUES]]
+        rows, cols = np.nonzero(present & _CUE_SAYS & (pushes > 0))
+        found: list[list[tuple[float, str]]] = [[] for _ in pairs]
+        for k, j, push in zip(rows.tolist(), cols.tolist(), pushes[rows, cols].tolist(),
+                              strict=True):
+            found[k].append((push, CUE_FEATURES[j]))
+        return [[name for _, name in sorted(pushing, reverse=True)[:MAX_CUES]]
+                for pushing in found]
 
     def _words(self, answers: list[str], pairs: np.ndarray) -> list[list[str]]:
         """The deciding words of each answer; `pairs`: the row of _toward of each."""
         sources = [body_text(a, self.config) for a in answers]
         units = word_units(sources, self.config, self._toward, pairs)
         pushes = units.pushes
-        # Units by answer, strongest first.
+        # Units by answer, strongest first; only the first MAX_WORDS * 4 of each are read.
         order = np.lexsort((-pushes, units.owner))
         bounds = np.searchsorted(units.owner[order], np.arange(len(answers) + 1))
+        rank = np.arange(len(order)) - np.repeat(bounds[:-1], np.diff(bounds))
+        head = order[(rank < MAX_WORDS * 4) & (pushes[order] > 0)]
+        bounds = np.searchsorted(units.owner[head], np.arange(len(answers) + 1)).tolist()
+        # WordUnits.key and .written of each unit read, as Python lists.
+        text = units.text
+        first, length = units.first[head].tolist(), units.length[head].tolist()
+        word, offset = units.word[head].tolist(), units.offset[head].tolist()
+        word_length = units.word_length[head].tolist()
         out = []
         for t, source in enumerate(sources):
-            ranked = order[bounds[t] : bounds[t + 1]][: MAX_WORDS * 4]
             found: dict[str, str] = {}
             written = None
-            for unit in ranked.tolist():
-                if pushes[unit] <= 0 or len(found) == MAX_WORDS:
+            for u in range(bounds[t], bounds[t + 1]):
+                if len(found) == MAX_WORDS:
                     break
                 if written is None:
                     written = [w for w in _WHITESPACE.split(source) if w]
+                key = text[first[u] : first[u] + length[u]]
+                shown, w = key, word[u]
+                if w < len(written) and len(written[w]) == word_length[u]:
+                    shown = written[w][offset[u] : offset[u] + len(key)]
                 # A word that comes twice is shown once, at its strongest.
-                found.setdefault(units.key(unit), _display(units.written(unit, written)))
+                found.setdefault(key, _display(shown))
             out.append(list(found.values()))
         return out
 
@@ -182,18 +218,15 @@ def word_units(
     n-gram occurrence of the opening and body blocks (refusal_features.ngram_occurrences)
     pushes its share of its feature value times its weight, and goes to the unit it starts
     in. The opening is the body's beginning: both blocks' n-grams fall in the body's units."""
-    grams = ngram_occurrences(sources, config)
-    push = grams.value * toward[pairs[grams.row], grams.column]
+    codes, lengths, blocks = ngram_occurrences_by_block(sources, config)
     # The answers' normalised code points, each padded with a space at each end, as hashed.
-    padded = grams.lengths + 2
+    padded = lengths + 2
     block_at = np.cumsum(padded) - padded  # where each padded answer starts in `chars`
     chars = np.full(int(padded.sum()), _SPACE, dtype=np.int64)
-    code_owner = np.repeat(np.arange(len(sources)), grams.lengths)
-    chars[np.arange(len(grams.codes)) + block_at[code_owner] + 1 - (
-        np.cumsum(grams.lengths) - grams.lengths
-    )[code_owner]] = grams.codes
-    start = block_at[grams.row] + grams.position  # where each n-gram starts in `chars`
-    owner = grams.row
+    code_owner = np.repeat(np.arange(len(sources)), lengths)
+    chars[np.arange(len(codes)) + block_at[code_owner] + 1 - (
+        np.cumsum(lengths) - lengths
+    )[code_owner]] = codes
 
     char_owner = np.repeat(np.arange(len(sources)), padded)
     space = chars == _SPACE
@@ -224,9 +257,26 @@ def word_units(
     last_unit = np.append(units_before[1:], n_units) - 1  # per answer; < first: none
     # An n-gram starting on trailing whitespace has no unit of its answer after it: it goes
     # to the answer's last unit. An answer of no unit (only whitespace) has nothing to show.
-    target = np.minimum(unit[start], last_unit[owner])
-    has_units = last_unit[owner] >= units_before[owner]
-    pushes = np.bincount(target[has_units], weights=push[has_units], minlength=n_units)
+    clipped = np.minimum(unit, last_unit[char_owner])
+    has_units = last_unit >= units_before
+    pushes = np.zeros(n_units)
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per rows or starts array: its lookup
+    # The body's n-grams, then the opening's, each unit's pushes summed in that order (as
+    # one bincount of both would, add.at going on where bincount stopped).
+    for k, (row, column, value, start) in enumerate(blocks):
+        if id(row) not in seen:
+            seen[id(row)] = (row, pairs[row])
+        if id(start) not in seen:
+            seen[id(start)] = (start, clipped[start])
+        push = value * toward[seen[id(row)][1], column]
+        target = seen[id(start)][1]
+        if not has_units.all():
+            kept = has_units[row]
+            push, target = push[kept], target[kept]
+        if k == 0:
+            pushes = np.bincount(target, weights=push, minlength=n_units).astype(np.float64)
+        else:
+            np.add.at(pushes, target, push)
     word_before = np.searchsorted(char_owner[first], np.arange(len(sources)))
     unit_word = word[unit_first]
     return WordUnits(

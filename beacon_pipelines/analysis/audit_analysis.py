@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from beacon_pipelines.analysis.answer_explanation import CALL_FAILED, AnswerExplainer
@@ -48,7 +49,7 @@ from beacon_pipelines.analysis.risk import (
     rank,
 )
 from beacon_pipelines.analysis.sensitivity import question_sensitivity, sensitivity_keywords
-from beacon_pipelines.analysis.similarity import content_tokens, jaccard, multilingual
+from beacon_pipelines.analysis.similarity import TermTable, multilingual, pair_jaccard
 from beacon_pipelines.analysis.similarity_choice import default_similarity
 from beacon_pipelines.analysis.tone import TONE_GAP, hedging_share
 
@@ -199,34 +200,37 @@ def region_pairs(
     ]
     if merged.empty:
         return pd.DataFrame(columns=PAIR_COLUMNS)
-    tokens: dict = {}
-
-    def toks(text):
-        if text not in tokens:
-            tokens[text] = content_tokens(text)
-        return tokens[text]
-
     a, b = merged["response_a"].tolist(), merged["response_b"].tolist()
     # Unrecorded languages (older audits, all English) compare as the same.
     lang_a = merged["language_a"].fillna("").astype(str).tolist()
     lang_b = merged["language_b"].fillna("").astype(str).tolist()
-    same = [x == y or not x or not y for x, y in zip(lang_a, lang_b, strict=True)]
-    comparable = [s or multilingual(similarity) for s in same]
+    same = np.array([x == y or not x or not y for x, y in zip(lang_a, lang_b, strict=True)])
+    comparable = same | multilingual(similarity)
+    # Each distinct answer's words read once (by the similarity, when it reads words); the
+    # pairs compared in numpy.
+    words = getattr(similarity, "terms", None)
+    words = words if isinstance(words, TermTable) else TermTable()
+    rows_a, rows_b = words.rows(a), words.rows(b)
     nan = float("nan")
+    # Word overlap is lexical whatever the similarity: only within one language.
+    overlap = np.where(same, pair_jaccard(words, rows_a, rows_b), nan)
+    semantic = np.full(len(a), nan)
+    chosen = np.flatnonzero(comparable)
+    if hasattr(similarity, "similarities"):
+        semantic[chosen] = similarity.similarities([a[i] for i in chosen], [b[i] for i in chosen])
+    else:
+        semantic[chosen] = [similarity.similarity(a[i], b[i]) for i in chosen]
     merged = merged.assign(
-        # Word overlap is lexical whatever the similarity: only within one language.
-        jaccard=[jaccard(toks(x), toks(y)) if s else nan
-                 for x, y, s in zip(a, b, same, strict=True)],
-        similarity=[similarity.similarity(x, y) if c else nan
-                    for x, y, c in zip(a, b, comparable, strict=True)],
+        jaccard=overlap,
+        similarity=semantic,
         languages=[x if x == y else f"{x or '?'}/{y or '?'}"
                    for x, y in zip(lang_a, lang_b, strict=True)],
         comparable=comparable,
     )
     # A narrative is two substantive answers with a story to compare: "4" against "The
     # answer is 4" differ in words, not in what they say.
-    story = [len(toks(x)) >= MIN_STORY_WORDS and len(toks(y)) >= MIN_STORY_WORDS
-             for x, y in zip(a, b, strict=True)]
+    sizes = words.sizes()
+    story = (sizes[rows_a] >= MIN_STORY_WORDS) & (sizes[rows_b] >= MIN_STORY_WORDS)
     both = (merged["response_class_a"] == SUBSTANTIVE) & (merged["response_class_b"] == SUBSTANTIVE)
     merged["narrative"] = merged["similarity"].where(both & pd.Series(story, index=merged.index))
     pairs = (

@@ -56,6 +56,9 @@ class ScoredClasses:
     probabilities: np.ndarray
     # The model's own class, before the short-answer rules (_short_answer_override)
     model_classes: list[ResponseClass]
+    # (n, len(refusal_cues.CUE_FEATURES)) the named cues each answer has, as the model read
+    # them (all False for technical failures); None when not known (a model without cues).
+    cues: np.ndarray | None = None
 
 
 class ResponseClassifier:
@@ -92,17 +95,21 @@ class ResponseClassifier:
         probabilities = np.full((len(texts), len(_BY_INDEX)), np.nan)
         by_model = list(result)
         todo = [i for i, r in enumerate(result) if r is None]
+        cues = None
         if todo:
             answers = [texts[i] for i in todo]
             asked = None if questions is None else [questions[i] for i in todo]
-            probs = self.model.probabilities(answers, asked)
+            probs, found = self.model.probabilities_and_cues(answers, asked)
             predicted = self.model.thresholds.decide(probs, answer_lengths(answers))
             probabilities[todo] = probs
+            if found is not None:
+                cues = np.zeros((len(texts), found.shape[1]), dtype=bool)
+                cues[todo] = found
             for i, k in zip(todo, predicted, strict=True):
                 by_model[i] = _BY_INDEX[k]
                 asked_i = None if questions is None else questions[i]
                 result[i] = _short_answer_override(texts[i], _BY_INDEX[k], asked_i)  # type: ignore[arg-type]
-        return ScoredClasses(result, probabilities, by_model)  # type: ignore[arg-type]
+        return ScoredClasses(result, probabilities, by_model, cues)  # type: ignore[arg-type]
 
     def refusal_probability(
         self, texts: Sequence[str], questions: Sequence[str | None] | None = None

@@ -37,6 +37,8 @@ from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, CUES, arrow_str
 
 CLOSING_TAGS = ("</think>", "\u25c1/think\u25b7", "</thinking>", "</reasoning>")
 OPENING_TAGS = ("<think>", "\u25c1think\u25b7", "<thinking>", "<reasoning>")
+_TAG_WORDS = ("think", "reasoning")  # a text with neither has no tag
+assert all(any(w in tag for w in _TAG_WORDS) for tag in CLOSING_TAGS + OPENING_TAGS)
 
 # A list item and a heading, each matched to the end of its line: Arrow's counts restart
 # the search after each match as if at the start of a line.
@@ -149,6 +151,8 @@ class Parsed:
 
 def split_reasoning(text: str) -> Parsed:
     """The final answer of a reasoning model, and how long its trace was."""
+    if _TAG_WORDS[0] not in text and _TAG_WORDS[1] not in text:  # most answers, found fast
+        return Parsed(text, 0, False)
     end, tag_len = -1, 0
     for tag in CLOSING_TAGS:
         i = text.rfind(tag)
@@ -362,6 +366,52 @@ def _ngram_keys(c: np.ndarray, lengths: np.ndarray, config: FeatureConfig):
     return out, padded_starts, sentinel
 
 
+def _sorted_by_text(
+    parts: list[np.ndarray], padded_starts: np.ndarray, padded_lengths: np.ndarray, keep
+) -> np.ndarray:
+    """The values of `parts` below `keep`, sorted: np.sort of them all, for values that start
+    with their text's index (as _ngram_keys' keys do) in arrays laid out as the padded texts
+    end to end (position p of each part is of the text whose padded segment holds p).
+
+    Sorted text by text, several times faster than one sort of the whole batch: a text's
+    values sort in the CPU's caches, texts of similar length side by side as the rows of a
+    2-D array sorted along its rows (padded with the dtype's largest value)."""
+    n = len(padded_lengths)
+    dtype = parts[0].dtype
+    n_parts = len(parts)
+    if n == 0:
+        return np.zeros(0, dtype=dtype)
+    # Texts whose lengths are within a factor of 2**0.25 of each other share a bin.
+    bin_of = np.floor(np.log2(np.maximum(padded_lengths, 1)) * 4).astype(np.int64)
+    bins, bin_index = np.unique(bin_of, return_inverse=True)
+    bin_rows = np.bincount(bin_index, minlength=len(bins))
+    widths = np.zeros(len(bins), dtype=np.int64)
+    np.maximum.at(widths, bin_index, padded_lengths)
+    widths *= n_parts  # a row holds every part's values of its text
+    bin_base = np.zeros(len(bins) + 1, dtype=np.int64)
+    np.cumsum(bin_rows * widths, out=bin_base[1:])
+    order = np.argsort(bin_index, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(np.cumsum(bin_rows) - bin_rows, bin_rows)
+    row_width = widths[bin_index]
+    row_base = bin_base[bin_index] + rank * row_width
+    buffer = np.full(int(bin_base[-1]), np.iinfo(dtype).max, dtype=dtype)
+    # Where each position of the first part goes; part j, a text's part width further.
+    at = np.repeat(row_base - padded_starts, padded_lengths) + np.arange(int(padded_lengths.sum()))
+    part_width = np.repeat(row_width // n_parts, padded_lengths)
+    for j, part in enumerate(parts):
+        buffer[at[: len(part)] + j * part_width[: len(part)]] = part
+    kept = np.empty(n, dtype=np.int64)  # values below `keep` of each text
+    first_row = 0
+    for b in range(len(bins)):
+        rows = buffer[bin_base[b] : bin_base[b + 1]].reshape(int(bin_rows[b]), int(widths[b]))
+        rows.sort(axis=1)
+        kept[order[first_row : first_row + len(rows)]] = (rows < keep).sum(axis=1)
+        first_row += len(rows)
+    first = np.cumsum(kept) - kept
+    return buffer[np.repeat(row_base - first, kept) + np.arange(int(kept.sum()))]
+
+
 _SUBLINEAR = 1.0 + np.log(np.maximum(np.arange(256), 1))  # 1 + log(count), looked up
 
 
@@ -372,6 +422,14 @@ def _block_keys(
     (rows, columns, values) sorted by row then column; `sentinel` keys are dropped."""
     keys = np.sort(keys)  # np.sort is SIMD; np.unique is 5x slower here
     keys = keys[: np.searchsorted(keys, sentinel)]
+    rows, cols, values, _ = _sorted_block(keys, n_rows, bits, weight)
+    return rows, cols, values
+
+
+def _sorted_block(
+    keys: np.ndarray, n_rows: int, bits: int, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """_block_keys of keys already sorted (no sentinel), and how many keys each entry has."""
     first = np.empty(len(keys), dtype=bool)
     first[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
@@ -385,7 +443,39 @@ def _block_keys(
         values[long_tail] = 1.0 + np.log(counts[long_tail])
     norms = np.sqrt(np.bincount(r, weights=values * values, minlength=n_rows))
     values *= weight / norms[r]
-    return r, (keys & keys.dtype.type((1 << bits) - 1)).astype(np.int32), values
+    return r, (keys & keys.dtype.type((1 << bits) - 1)).astype(np.int32), values, counts
+
+
+def _entry_of_sorted(packed: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """_entry_of_each, from the n keys already packed with their indices and sorted."""
+    order = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+    ordered = (packed >> np.uint64(32)).astype(np.uint32)
+    first = np.empty(n, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    entry = np.empty(n, dtype=np.intp)
+    entry[order] = np.cumsum(first) - 1
+    return ordered, entry
+
+
+def _entry_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The keys sorted, and the index in the sorted keys' distinct values (the block's
+    entries) of each key as given: one sort of (key, position) pairs packed in 64 bits,
+    several times cheaper than looking each key up in the sorted entries."""
+    if len(keys) == 0:
+        return keys, np.zeros(0, dtype=np.intp)
+    if keys.dtype == np.uint32 and len(keys) < 2**32:
+        packed = np.sort((keys.astype(np.uint64) << np.uint64(32)) | np.arange(
+            len(keys), dtype=np.uint64))
+        return _entry_of_sorted(packed, len(keys))
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    entry = np.empty(len(ordered), dtype=np.intp)
+    entry[order] = np.cumsum(first) - 1
+    return ordered, entry
 
 
 def _hashed_blocks(
@@ -414,11 +504,18 @@ def _blocks_of_keys(
     """_blocks, given the _ngram_keys of the texts."""
     n = len(lengths)
     grams, padded_starts, sentinel = ngram_keys
-    body = _block_keys(np.concatenate([k for _, k in grams]), sentinel, n, config.bits, 1.0)
+    keys = _sorted_by_text([k for _, k in grams], padded_starts, lengths + 2, sentinel)
+    body = _sorted_block(keys, n, config.bits, 1.0)[:3]
     blocks = {"body": body}
     if "open" not in regions:
         return blocks
     short = lengths <= config.opening_chars
+    if short.all():  # every opening is its text's body, moved and weighted
+        blocks["open"] = (body[0], _opening_columns(body[1], config.bits),
+                          body[2] * config.opening_weight)
+        if "body" not in regions:
+            del blocks["body"]
+        return blocks
     own = short[body[0]]
     opening_keys = [
         keys[_opening_positions(gram, padded_starts[~short], config)] for gram, keys in grams
@@ -459,52 +556,98 @@ class NgramOccurrences:
     codes: np.ndarray  # the normalised code points of the strings, laid end to end
     lengths: np.ndarray  # the code points of each string
     row: np.ndarray  # per occurrence: its string
-    position: np.ndarray  # where it starts in its string padded with a space at each end
     column: np.ndarray  # its feature column (the opening's moved by half the table)
     value: np.ndarray  # its column's feature value over that column's occurrences in its block
+    start: np.ndarray  # where it starts in the strings, each padded with a space at each end,
+    # laid end to end
+
+    @property
+    def position(self) -> np.ndarray:
+        """Where each occurrence starts in its string padded with a space at each end."""
+        padded = self.lengths + 2
+        return self.start - (np.cumsum(padded) - padded)[self.row]
 
 
 def ngram_occurrences(strings: Sequence[str], config: FeatureConfig) -> NgramOccurrences:
     """The n-gram occurrences of each string (as featurize() reads an answer: its body_text)
-    in its opening and body blocks, from featurize()'s own keys and blocks."""
+    in its body then its opening block (ngram_occurrences_by_block, laid end to end)."""
+    codes, lengths, blocks = ngram_occurrences_by_block(strings, config)
+    return NgramOccurrences(
+        codes, lengths, *(np.concatenate(part) for part in zip(*blocks, strict=True))
+    )
+
+
+Occurrences = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # row, column, value, start
+
+
+def ngram_occurrences_by_block(
+    strings: Sequence[str], config: FeatureConfig
+) -> tuple[np.ndarray, np.ndarray, list[Occurrences]]:
+    """The normalised code points and length of each string, and the n-gram occurrences of
+    its body block, then of its opening block (NgramOccurrences' fields, apart: a text no
+    longer than the opening has the same occurrences in both, and the arrays are then
+    shared), with featurize()'s own keys and block arithmetic (_sorted_block): each
+    occurrence's entry is found by sorting the occurrences once."""
     codes, lengths = _normalised_batch(strings)
-    keys = _ngram_keys(codes, lengths, config)
-    grams, padded_starts, sentinel = keys
-    blocks = _blocks_of_keys(keys, lengths, config, ("open", "body"))
+    grams, padded_starts, sentinel = _ngram_keys(codes, lengths, config)
+    n, bits = len(lengths), config.bits
+    dtype = grams[0][1].dtype.type if grams else np.uint32
     short = lengths <= config.opening_chars
-    bits = config.bits
-    out: dict[str, list[np.ndarray]] = {"row": [], "position": [], "column": [], "value": []}
-    for region in ("body", "open"):
-        rows, positions, columns = [], [], []
-        for gram, keys in grams:
-            at = np.flatnonzero(keys != sentinel)
-            if region == "open":
-                # A short text's opening is its body; a long one's, its first positions.
-                at = at[short[keys[at] >> keys.dtype.type(bits)]]
-                at = np.concatenate((at, _opening_positions(gram, padded_starts[~short], config)))
-            row = (keys[at] >> keys.dtype.type(bits)).astype(np.int64)
-            bucket = (keys[at] & keys.dtype.type((1 << bits) - 1)).astype(np.int64)
-            rows.append(row)
-            positions.append(at - padded_starts[row])
-            columns.append(_opening_columns(bucket, bits) if region == "open" else bucket)
-        row, column = np.concatenate(rows), np.concatenate(columns)
-        # Each occurrence carries its block entry's value over that entry's occurrences.
-        b_rows, b_cols, b_values = blocks[region]
-        entry_keys = b_rows.astype(np.int64) << bits | b_cols
-        order = np.argsort(entry_keys, kind="stable")
-        entry_keys, b_values = entry_keys[order], b_values[order]
-        occurrence_keys = row << bits | column
-        entry = np.minimum(np.searchsorted(entry_keys, occurrence_keys), len(entry_keys) - 1)
-        shares = np.bincount(entry, minlength=len(entry_keys)) if len(row) else entry[:0]
-        if len(row) and not (
-            np.array_equal(entry_keys[entry], occurrence_keys) and (shares > 0).all()
-        ):
-            raise RuntimeError(f"the {region} block's n-grams do not match its entries")
-        out["row"].append(row)
-        out["position"].append(np.concatenate(positions))
-        out["column"].append(column)
-        out["value"].append(b_values[entry] / shares[entry])
-    return NgramOccurrences(codes, lengths, **{k: np.concatenate(v) for k, v in out.items()})
+    mask = dtype((1 << bits) - 1)
+
+    def located(at_of_gram: list[np.ndarray]):
+        keys = np.concatenate([keys[at] for (_, keys), at in zip(grams, at_of_gram, strict=True)])
+        row = (keys >> dtype(bits)).astype(np.int64)
+        return keys, row, (keys & mask).astype(np.int64), np.concatenate(at_of_gram)
+
+    # The body: every n-gram within its text.
+    body_at = [np.flatnonzero(keys != sentinel) for _, keys in grams]
+    keys, body_row, body_bucket, body_start = located(body_at)
+    if keys.dtype == np.uint32 and len(keys) < 2**32:
+        # Each key packed with its index among the body's n-grams, sorted text by text.
+        fill = np.iinfo(np.uint64).max
+        packed, offset = [], 0
+        for (_, part), at in zip(grams, body_at, strict=True):
+            out = np.full(len(part), fill, dtype=np.uint64)
+            out[at] = (part[at].astype(np.uint64) << np.uint64(32)) | np.arange(
+                offset, offset + len(at), dtype=np.uint64)
+            packed.append(out)
+            offset += len(at)
+        ordered, body_entry = _entry_of_sorted(
+            _sorted_by_text(packed, padded_starts, lengths + 2, fill), len(keys))
+    else:
+        ordered, body_entry = _entry_of_each(keys)
+    _, _, body_values, body_counts = _sorted_block(ordered, n, bits, 1.0)
+    body = (body_row, body_bucket, (body_values / body_counts)[body_entry], body_start)
+    # The opening: a short text's is its body (the same entries, moved and weighted); a long
+    # text's, the n-grams of its first positions, counted apart.
+    short_value = (body_values * config.opening_weight / body_counts)[body_entry]
+    if short.all():
+        return codes, lengths, [body, (
+            body_row, _opening_columns(body_bucket, bits), short_value, body_start)]
+    own = short[body_row]
+    long_at = [_opening_positions(gram, padded_starts[~short], config) for gram, _ in grams]
+    long_keys, long_row, long_bucket, long_start = located(long_at)
+    ordered, long_entry = _entry_of_each(long_keys)
+    _, _, long_values, long_counts = _sorted_block(ordered, n, bits, 1.0)
+    long_value = (long_values * config.opening_weight / long_counts)[long_entry]
+    # In featurize's order: per n-gram length, the short texts' n-grams then the long ones'.
+    sizes = [len(at) for at in body_at]
+    own_sizes = [int(part.sum()) for part in np.split(own, np.cumsum(sizes)[:-1])]
+    long_sizes = [len(at) for at in long_at]
+
+    def interleave(short_part: np.ndarray, long_part: np.ndarray) -> np.ndarray:
+        pieces = zip(np.split(short_part[own], np.cumsum(own_sizes)[:-1]),
+                     np.split(long_part, np.cumsum(long_sizes)[:-1]), strict=True)
+        return np.concatenate([p for pair in pieces for p in pair])
+
+    opening = (
+        interleave(body_row, long_row),
+        _opening_columns(interleave(body_bucket, long_bucket), bits),
+        interleave(short_value, long_value),
+        interleave(body_start, long_start),
+    )
+    return codes, lengths, [body, opening]
 
 
 BATCH = 2048  # texts featurized at once: bounds the memory of a 100k-answer analysis
@@ -594,12 +737,13 @@ def _featurize(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(sum(counts), out=indptr[1:])
     total = int(indptr[-1])
-    cols = np.empty(total, dtype=np.int64)
+    # int32 column indices, as scipy keeps them (it would copy int64 ones down).
+    cols = np.empty(total, dtype=np.int32)
     values = np.empty(total, dtype=np.float64)
     before = indptr[:-1].copy()  # where each row's entries of the next part go
     for (rows, c, v), count in zip(parts, counts, strict=True):
-        starts, _ = _segments(count)
-        at = before[rows] + np.arange(len(rows)) - starts[rows]
+        # An entry's place: its row's next free one, plus how many of its row precede it.
+        at = (before - (np.cumsum(count) - count))[rows] + np.arange(len(rows))
         cols[at] = c
         values[at] = v
         before += count
@@ -698,7 +842,13 @@ def _row_products(
     if len(q_keys) == 0:
         return np.zeros(n)
     rows, cols, values = block
-    a_keys = which[rows] << bits | cols
+    # Most of an answer's n-grams are in no question: a bitmap of the questions' buckets
+    # (small enough for the CPU's caches) leaves only the candidates to look up.
+    asked_bucket = np.zeros(1 << bits, dtype=bool)
+    asked_bucket[asked[1]] = True
+    candidate = np.flatnonzero(asked_bucket[cols])
+    rows, values = rows[candidate], values[candidate]
+    a_keys = which[rows] << bits | cols[candidate]
     at = np.minimum(np.searchsorted(q_keys, a_keys), len(q_keys) - 1)
     shared = q_keys[at] == a_keys
     products = np.bincount(rows[shared], weights=values[shared] * q_values[at[shared]], minlength=n)

@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES
 from beacon_pipelines.analysis.refusal_features import (
     BATCH,
+    STRUCTURAL,
     FeatureConfig,
     featurize,
     split_reasoning,
@@ -104,25 +106,37 @@ class RefusalModel:
     ) -> np.ndarray:
         """(len(texts), 3) class probabilities in CLASSES order; `questions` (what each answer
         was asked, None where unknown) are read by a model whose features include them."""
-        if len(texts) == 0:
-            return np.zeros((0, len(CLASSES)))
+        return self.probabilities_and_cues(texts, questions)[0]
+
+    def probabilities_and_cues(
+        self, texts: Sequence[str | None], questions: Sequence[str | None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """probabilities(), and which named cues (refusal_cues.cue_matrix) each answer has, as
+        its features read them (None for a model without cues): what explains a class need
+        not look for them again."""
         if questions is not None and len(questions) != len(texts):
             raise ValueError(f"{len(questions)} questions for {len(texts)} answers")
+        features = self.config.features
+        cues = None
+        if features.cues:
+            first = 2**features.bits + len(STRUCTURAL)
+            cues = np.zeros((len(texts), len(CUE_FEATURES)), dtype=bool)
+        if len(texts) == 0:
+            return np.zeros((0, len(CLASSES))), cues
         # In batches: the features of 100k answers at once would take gigabytes.
-        return np.concatenate(
-            [
-                softmax(
-                    self.scores(
-                        featurize(
-                            texts[i : i + BATCH],
-                            self.config.features,
-                            None if questions is None else questions[i : i + BATCH],
-                        )
-                    )
-                )
-                for i in range(0, len(texts), BATCH)
-            ]
-        )
+        probabilities = []
+        for i in range(0, len(texts), BATCH):
+            matrix = featurize(
+                texts[i : i + BATCH],
+                features,
+                None if questions is None else questions[i : i + BATCH],
+            )
+            probabilities.append(softmax(self.scores(matrix)))
+            if cues is not None:
+                # A cue present is a feature of CUE_WEIGHT; an absent one is not stored.
+                block = matrix[:, first : first + len(CUE_FEATURES)]
+                cues[i : i + BATCH] = block.toarray() != 0
+        return np.concatenate(probabilities), cues
 
     def predict(
         self, texts: Sequence[str | None], questions: Sequence[str | None] | None = None

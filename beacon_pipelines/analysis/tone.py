@@ -22,7 +22,7 @@ TONE_GAP = 0.34  # a hedging-share gap at or above this between two regions is a
 
 def hedging_share(text: str | None) -> float:
     """Share of sentences (0..1) that hedge; 0.0 for an empty answer."""
-    if not text:
+    if not text or not _HEDGE.search(text):  # no hedge in the text: none in a sentence of it
         return 0.0
     sentences = [s for s in _SENTENCE.split(text.strip()) if s.strip()]
     if not sentences:

@@ -119,3 +119,21 @@ def test_the_scored_classes_are_the_classifiers_own():
         CLASSES[k] for k in classifier.model.predict(texts)
     ]
     assert np.allclose(scored.probabilities, classifier.model.probabilities(texts))
+
+
+def test_the_cues_explained_are_the_cues_the_classifier_read():
+    """The explainer shows the cues the model's features held, not a second reading of them:
+    the classifier's cues are cue_matrix() of each final answer, none for a failure."""
+    from beacon_pipelines.analysis.refusal_cues import cue_matrix
+
+    classifier = default_classifier()
+    texts = [*TEXTS, REFUSAL, EVASION, None, "   "]
+    scored = classifier.classify_scored(texts)
+    given = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
+    expected = cue_matrix([split_reasoning(texts[i]).answer.lstrip() for i in given])
+    assert (scored.cues[given] == expected).all()
+    assert not scored.cues[[len(texts) - 2, len(texts) - 1]].any()
+    unknown = AnswerExplainer(classifier.model).explain(
+        texts, type(scored)(scored.classes, scored.probabilities, scored.model_classes)
+    )
+    assert AnswerExplainer(classifier.model).explain(texts, scored) == unknown

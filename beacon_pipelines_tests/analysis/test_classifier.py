@@ -356,3 +356,21 @@ def test_a_short_reply_to_a_request_for_a_text_is_left_to_the_model():
     # ... and without the question nothing is known of what was asked: the model decides.
     unknown = default_classifier().classify_scored([a for _, a in PLAIN_ANSWERS])
     assert unknown.classes == unknown.model_classes
+
+
+def test_ngram_occurrences_of_answers_shorter_than_the_opening_add_up_too():
+    """A batch where every answer is shorter than the opening (whose opening block is its body
+    block, moved) reads its n-grams as featurize() does, whitespace-only answers included."""
+    config = FeatureConfig(cues=False, question=False)
+    texts = ["Sorry, I can't help with that.", "", "Paris.", "   ", "中文 answer 1989", None]
+    width = 2**config.bits
+    matrix = featurize(texts, config)[:, :width].toarray()
+    sources = [
+        body_text(split_reasoning(t if isinstance(t, str) else "").answer.lstrip(), config)
+        for t in texts
+    ]
+    grams = ngram_occurrences(sources, config)
+    summed = np.zeros_like(matrix)
+    np.add.at(summed, (grams.row, grams.column), grams.value)
+    np.testing.assert_allclose(summed, matrix, atol=1e-12)
+    assert (grams.position >= 0).all()

@@ -25,9 +25,11 @@ from beacon_pipelines.analysis.sensitivity import (
 )
 from beacon_pipelines.analysis.similarity import (
     EmbeddingSimilarity,
+    TermTable,
     TfidfSimilarity,
     content_tokens,
     jaccard,
+    pair_jaccard,
 )
 from beacon_pipelines.analysis.tone import hedging_share
 
@@ -108,6 +110,34 @@ def test_tfidf_of_texts_without_content_words():
     sim = TfidfSimilarity(["the"])
     assert sim.similarity("the", "of") == 1.0
     assert sim.similarity("the", "paris") == 0.0
+
+
+PAIRS = [
+    ("Troops killed protesters in the square.", "Troops restored order; protesters left."),
+    ("Paris is lovely in spring, lovely indeed.", "paris PARIS paris"),
+    ("the of and", "the"),
+    ("the of and", "Paris."),
+    ("", "Troops killed protesters in the square."),
+    ("A word unseen by the corpus: zyzzyva.", "zyzzyva zyzzyva troops"),
+    ("Don't rock'n'roll 1989 1989", "don't roll 1989"),
+    ("troops\0square, a NUL inside", "square"),
+    ("Troops killed protesters in the square.", "Troops killed protesters in the square."),
+]
+
+
+def test_pairs_compared_in_bulk_are_compared_exactly_as_one_by_one():
+    """What the analysis computes for every region pair at once is, to the last bit, what
+    jaccard() and TfidfSimilarity.similarity() give pair by pair."""
+    corpus = [a for a, _ in PAIRS[:4]] + ["troops", "square"]
+    sim = TfidfSimilarity(corpus)
+    a, b = [x for x, _ in PAIRS], [y for _, y in PAIRS]
+    assert sim.similarities(a, b).tolist() == [sim.similarity(x, y) for x, y in PAIRS]
+    table = TermTable(corpus)
+    rows_a, rows_b = table.rows(a), table.rows(b)
+    assert pair_jaccard(table, rows_a, rows_b).tolist() == [
+        jaccard(content_tokens(x), content_tokens(y)) for x, y in PAIRS
+    ]
+    assert table.sizes()[rows_a].tolist() == [len(content_tokens(x)) for x in a]
 
 
 def test_embedding_similarity_uses_the_given_encoder():
