@@ -20,16 +20,29 @@ def add_arguments(compare: argparse.ArgumentParser) -> None:
     )
 
 
-def _compared(store, plan, catalog):
+def shared_judge(store, plans):
+    """The LLM judge both audits were classified by, or None: a class change between two
+    audits means something only when one classifier (or one judge and prompt) decided both."""
+    judges = [store.audit_judge(plan.audit_id) for plan in plans]
+    if judges[0] is not None and judges[1] is not None and judges[0].key == judges[1].key:
+        return judges[0]
+    return None
+
+
+def _compared(store, plan, catalog, judge):
     from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, analyze_audit
     from beacon_pipelines.analysis.audit_comparison import ComparedAudit
+    from beacon_pipelines.audit_judgements import audit_judgements
 
     analysis = analyze_audit(
         plan.audit_id,
         store.executions_frame(plan.audit_id),
         {q.id: q.category for q in catalog.questions},
         question_texts={q.id: q.text for q in catalog.questions},
-        options=AnalysisOptions(sensitive=catalog.sensitive_by_question()),
+        options=AnalysisOptions(
+            sensitive=catalog.sensitive_by_question(),
+            judgements=None if judge is None else audit_judgements(store, plan.audit_id, judge),
+        ),
         region_order=list(plan.regions),
     )
     return ComparedAudit(
@@ -63,7 +76,9 @@ def run(args) -> int:
         catalog = load_catalog(args.catalog)
         store = ExecutionStore(existing_store_url(args.audit_a))
         plans = [complete_plan(store, audit_id) for audit_id in (args.audit_a, args.audit_b)]
-        comparison = compare_two_audits(*(_compared(store, p, catalog) for p in plans))
+        judge = shared_judge(store, plans)
+        judged = [store.audit_judge(p.audit_id) is not None for p in plans]
+        comparison = compare_two_audits(*(_compared(store, p, catalog, judge) for p in plans))
         written = write_comparison(comparison, args.out.resolve(), beacon_pipelines.__version__)
         store.dispose()
     except (AuditIdError, ConfigFileError, UnknownAuditError, StoreError, OutputDirError,
@@ -86,5 +101,11 @@ def run(args) -> int:
             print(f"only in {side}: {listed}")
     if comparison.reworded:
         print(f"same id, other text (not compared): {', '.join(comparison.reworded)}")
+    if judge is not None:
+        print(f"classes: LLM judge {judge.model} (prompt sha256 {judge.prompt_sha256[:12]}) "
+              "for both audits")
+    elif any(judged):
+        print("classes: the classifier's for both audits (they were not judged by the same "
+              "judge and prompt, so the judge's classes would not compare)")
     print(f"comparison: {written['comparison.html']}")
     return EXIT_OK
