@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import math
+from json.encoder import encode_basestring as _encode_string
 from pathlib import Path
 
 import pandas as pd
@@ -55,11 +56,30 @@ def receipts_sha256(executions: pd.DataFrame) -> str:
     frame = executions.reindex(columns=RECEIPT_COLUMNS)
     if not frame.empty:
         frame = frame.sort_values(_RECEIPT_ORDER, kind="stable")
-    digest = hashlib.sha256()
-    for row in frame.itertuples(index=False):
-        line = dict(zip(RECEIPT_COLUMNS, (_plain(v) for v in row), strict=True))
-        digest.update(canonical_json(line) + b"\n")
-    return digest.hexdigest()
+    # Each line is canonical_json(receipt), written out by column: 90,000 json.dumps calls
+    # took most of a second.
+    members = [_json_members(name, frame[name]) for name in sorted(RECEIPT_COLUMNS)]
+    lines = "".join("{" + ",".join(row) + "}\n" for row in zip(*members, strict=True))
+    return hashlib.sha256(lines.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _json_members(name: str, column: pd.Series) -> list[str]:
+    """'"name":value' of each cell, as canonical_json writes it in an object."""
+    key = json.dumps(name) + ":"
+    return [key + _json_value(_plain(v)) for v in column.tolist()]
+
+
+def _json_value(value: object) -> str:
+    """json.dumps(value, ensure_ascii=False) for the plain values a receipt holds."""
+    if type(value) is str:
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    return json.dumps(value, ensure_ascii=False)  # floats and anything else: json's own
 
 
 def canonical_json(value: object) -> bytes:
