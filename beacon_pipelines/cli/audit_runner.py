@@ -278,27 +278,33 @@ def run_audit(
         _check_resumed_judge(store, store_url, planned.audit_id, judge)
 
     home = ensure_dagster_home()
-    free_slots = open_instance(home, options.gpu_cap, progress)
-    store = store or ExecutionStore(resolve_store_url(home)).create()
-    plan = store.register_audit(planned)
-    texts = {q: catalog.question(q).text for q in plan.questions}
-    store.record_question_texts(plan.audit_id, texts)  # what `beacon compare` matches on
-    # Running it again resumes it: a cancelled audit is cancelled no more. This process drives
-    # it until it returns (its status is "running" or "finalizing" while it lives).
-    store.clear_cancel(plan.audit_id)
-    store.set_driver(plan.audit_id, socket.gethostname(), os.getpid())
+    # One instance for the whole audit, its forked workers included (see execute_partition).
+    instance, free_slots = open_instance(home, options.gpu_cap, progress)
     try:
-        return _drive(
-            options, catalog, plan, store, home, free_slots, out_dir, progress, poll_s, labels
-        )
+        store = store or ExecutionStore(resolve_store_url(home)).create()
+        plan = store.register_audit(planned)
+        texts = {q: catalog.question(q).text for q in plan.questions}
+        store.record_question_texts(plan.audit_id, texts)  # what `beacon compare` matches on
+        # Running it again resumes it: a cancelled audit is cancelled no more. This process
+        # drives it until it returns (its status is "running" or "finalizing" while it lives).
+        store.clear_cancel(plan.audit_id)
+        store.set_driver(plan.audit_id, socket.gethostname(), os.getpid())
+        try:
+            return _drive(
+                options, catalog, plan, store, home, instance, free_slots, out_dir, progress,
+                poll_s, labels,
+            )
+        finally:
+            store.set_driver(plan.audit_id, None, None)
+            _show_final_status(instance, store, plan)
+            store.dispose()
     finally:
-        store.set_driver(plan.audit_id, None, None)
-        _show_final_status(store, plan)
-        store.dispose()
+        instance.dispose()
 
 
 def _drive(
-    options, catalog, plan, store, home, free_slots, out_dir, progress, poll_s, labels=None
+    options, catalog, plan, store, home, instance, free_slots, out_dir, progress, poll_s,
+    labels=None,
 ) -> AuditOutcome:
     from beacon_pipelines.cli.interrupts import cli_interrupts
 
@@ -319,14 +325,16 @@ def _drive(
     started = time.monotonic()
     with cli_interrupts() as interrupted:
         workers = _start_workers(
-            defs, partitions, plan.audit_id, run_config, log_dir, free_slots, interrupted,
-            job_name,
+            defs, instance, partitions, plan.audit_id, run_config, log_dir, free_slots,
+            interrupted, job_name,
         )
         _preload_analysis()
-        failed, cancelled = _wait(workers, store, plan, started, progress, poll_s, interrupted)
+        failed, cancelled = _wait(
+            workers, instance, store, plan, started, progress, poll_s, interrupted
+        )
         if cancelled is None and _cancel_reason(store, plan.audit_id, interrupted):
             cancelled = _cancel_reason(store, plan.audit_id, interrupted)
-            _stop_audit(store, plan.audit_id, cancelled, {}, progress)
+            _stop_audit(instance, store, plan.audit_id, cancelled, {}, progress)
         if cancelled is not None:
             return AuditOutcome(
                 plan.audit_id, plan, False, log_dir=log_dir, cancelled=cancelled,
@@ -343,7 +351,9 @@ def _drive(
             f"[{time.monotonic() - started:6.1f}s] every execution is in"
             + (" and judged" if options.judge.enabled else "") + "; analysing"
         )
-        report, error = _run_analysis(defs, plan.audit_id, out_dir, run_config, labels)
+        report, error = _run_analysis(
+            defs, instance, plan.audit_id, out_dir, run_config, labels
+        )
     if error:
         progress(f"analysis failed: {error}")
     return AuditOutcome(
@@ -384,49 +394,44 @@ def _terminated_run(instance, audit_id: str, worker_pids: set[int]) -> str | Non
 CANCEL_GRACE_S = 6.0
 
 
-def _stop_audit(store, audit_id: str, reason: str, workers: dict, progress) -> None:
+def _stop_audit(instance, store, audit_id: str, reason: str, workers: dict, progress) -> None:
     """Stop the whole audit: record the request (other processes of the audit stop on it),
     interrupt every run, kill what did not stop in time, mark leftovers canceled, free slots."""
-    from dagster import DagsterInstance
-
     from beacon_pipelines.defs.run_cancel import finish_cancel, stop_audit_runs
 
     store.request_cancel(audit_id, reason)
     progress(f"cancelling audit {audit_id}: {reason}")
     deadline = time.monotonic() + CANCEL_GRACE_S
-    with DagsterInstance.get() as instance:
-        # Again and again: a worker forked a moment ago creates its run only now.
-        while True:
-            stop_audit_runs(instance, audit_id, reason)
-            alive = [p for p in workers.values() if p.exitcode is None]
-            if not alive or time.monotonic() > deadline:
-                break
-            wait_for_exit([p.sentinel for p in alive], timeout=0.2)
-        for process in workers.values():
-            if process.exitcode is None:
-                process.kill()
-            process.join()
-        finish_cancel(instance, audit_id, reason)
+    # Again and again: a worker forked a moment ago creates its run only now.
+    while True:
+        stop_audit_runs(instance, audit_id, reason)
+        alive = [p for p in workers.values() if p.exitcode is None]
+        if not alive or time.monotonic() > deadline:
+            break
+        wait_for_exit([p.sentinel for p in alive], timeout=0.2)
+    for process in workers.values():
+        if process.exitcode is None:
+            process.kill()
+        process.join()
+    finish_cancel(instance, audit_id, reason)
 
 
-def _show_final_status(store, plan) -> None:
+def _show_final_status(instance, store, plan) -> None:
     """Tag the audit's runs and its bias_analysis partition with its status now."""
-    from dagster import DagsterInstance
-
     from beacon_pipelines.defs.audit_runs import audit_status, show_status
 
     try:
-        with DagsterInstance.get() as instance:
-            show_status(instance, plan.audit_id, audit_status(instance, store, plan))
+        show_status(instance, plan.audit_id, audit_status(instance, store, plan))
     except Exception as exc:  # the status is derived again whenever asked; only the UI lags
         print(f"beacon audit: warning: could not show the audit's status in Dagster: {exc}")
 
 
-def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
+def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], None]):
     """Open the instance in `home` (creating its storage on first use) and prepare it for an
-    audit; returns the GPU slots free now. Under the creation lock: audits started at once on
-    a new home would otherwise create its storage together and fail (instance/creation_lock.py).
-    On an existing home the lock only makes the few statements below wait their turn."""
+    audit; returns it (the caller disposes of it) and the GPU slots free now. Under the
+    creation lock: audits started at once on a new home would otherwise create its storage
+    together and fail (instance/creation_lock.py). On an existing home the lock only makes the
+    few statements below wait their turn."""
     try:
         with instance_creation_lock(home):
             return _prepare_instance(gpu_cap, progress)
@@ -434,28 +439,36 @@ def open_instance(home: Path, gpu_cap: int | None, progress: Callable[[str], Non
         raise explain_instance_error(exc, home) from None
 
 
-def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
+def _prepare_instance(gpu_cap: int | None, progress: Callable[[str], None]):
     """Create the instance's storage once, here (nine workers creating it at once race), set
     the GPU cap, and free the slots of workers that died (else a crash deadlocks the cap).
-    Returns the GPU slots free now (None: the pool has no limit)."""
+    Returns the instance and the GPU slots free now (None: the pool has no limit)."""
     from dagster import DagsterInstance
 
+    instance = DagsterInstance.get()
+    try:
+        return instance, _prepare(instance, gpu_cap, progress)
+    except BaseException:
+        instance.dispose()
+        raise
+
+
+def _prepare(instance, gpu_cap: int | None, progress: Callable[[str], None]) -> int | None:
     from beacon_pipelines.defs.gpu_pool import release_dead_workers, set_gpu_cap
 
-    with DagsterInstance.get() as instance:
-        instance.get_runs(limit=1)
-        instance.event_log_storage.get_concurrency_keys()
-        if instance.schedule_storage is not None:
-            instance.schedule_storage.all_instigator_state()
-        if gpu_cap is not None:
-            set_gpu_cap(instance, gpu_cap)
-        released = release_dead_workers(instance)
-        if released:
-            progress(
-                f"released the GPU slots of {len(released)} run(s) whose worker died: "
-                + ", ".join(r[:8] for r in released)
-            )
-        return _free_gpu_slots(instance)
+    instance.get_runs(limit=1)
+    instance.event_log_storage.get_concurrency_keys()
+    if instance.schedule_storage is not None:
+        instance.schedule_storage.all_instigator_state()
+    if gpu_cap is not None:
+        set_gpu_cap(instance, gpu_cap)
+    released = release_dead_workers(instance)
+    if released:
+        progress(
+            f"released the GPU slots of {len(released)} run(s) whose worker died: "
+            + ", ".join(r[:8] for r in released)
+        )
+    return _free_gpu_slots(instance)
 
 
 def _audit_definitions(catalog: Catalog):
@@ -468,13 +481,16 @@ def _audit_definitions(catalog: Catalog):
     return build_definitions(catalog)
 
 
-def _start_worker(defs, model, region, audit_id, run_config, log_path: Path, job_name: str):
+def _start_worker(
+    defs, instance, model, region, audit_id, run_config, log_path: Path, job_name: str
+):
     from beacon_pipelines.cli.workers import run_forked
 
-    # fork, not spawn: the child starts with Dagster imported and the definitions built.
+    # fork, not spawn: the child starts with Dagster imported, the definitions built and the
+    # instance open.
     process = multiprocessing.get_context("fork").Process(
         target=run_forked,
-        args=(defs, model, region, audit_id, run_config, log_path, job_name),
+        args=(defs, model, region, audit_id, run_config, log_path, job_name, instance),
         name=f"beacon-partition-{model}-{region}",
     )
     process.start()
@@ -482,7 +498,7 @@ def _start_worker(defs, model, region, audit_id, run_config, log_path: Path, job
 
 
 def _start_workers(
-    defs, partitions, audit_id, run_config, log_dir: Path, free, stop, job_name: str
+    defs, instance, partitions, audit_id, run_config, log_dir: Path, free, stop, job_name: str
 ) -> dict:
     """Fork one worker per partition; those that can have a GPU slot now go first, alone.
 
@@ -493,14 +509,15 @@ def _start_workers(
 
     def start(model, region):
         log = log_dir / f"{model}_{region}.log"
-        return f"{model}|{region}", _start_worker(
-            defs, model, region, audit_id, run_config, log, job_name
+        worker = _start_worker(
+            defs, instance, model, region, audit_id, run_config, log, job_name
         )
+        return f"{model}|{region}", worker
 
     first = len(partitions) if free is None or free == 0 else min(free, len(partitions))
     workers = dict(start(m, r) for m, r in partitions[:first])
     if first < len(partitions):
-        _wait_for_full_pool(workers.values(), stop)
+        _wait_for_full_pool(instance, workers.values(), stop)
         if not stop.is_set():  # cancelled meanwhile: start nothing more
             workers.update(start(m, r) for m, r in partitions[first:])
     return workers
@@ -536,70 +553,63 @@ def _free_gpu_slots(instance) -> int | None:
     return None if not limit else max(0, limit - len(info.claimed_slots))
 
 
-def _wait_for_full_pool(first_wave, stop) -> None:
+def _wait_for_full_pool(instance, first_wave, stop) -> None:
     """Until the first wave's steps hold the free slots, one of them ends, or HEAD_START_S."""
-    from dagster import DagsterInstance
-
     deadline = time.monotonic() + HEAD_START_S
-    with DagsterInstance.get() as instance:
-        while time.monotonic() < deadline and not stop.is_set():
-            if _free_gpu_slots(instance) == 0:
-                return
-            if wait_for_exit([p.sentinel for p in first_wave], timeout=HEAD_START_POLL_S):
-                return
+    while time.monotonic() < deadline and not stop.is_set():
+        if _free_gpu_slots(instance) == 0:
+            return
+        if wait_for_exit([p.sentinel for p in first_wave], timeout=HEAD_START_POLL_S):
+            return
 
 
-def _wait(workers, store, plan, started, progress, poll_s, interrupted):
+def _wait(workers, instance, store, plan, started, progress, poll_s, interrupted):
     """Until every worker exits: (failed partitions, None); or, the moment the audit must stop
     (see _cancel_reason and _terminated_run), stop it and return ([], why)."""
-    from dagster import DagsterInstance
-
     from beacon_pipelines.cli.workers import EXIT_CANCELLED
 
     last_counts: tuple = ()
     failed: list[str] = []
     pending = dict(workers)
     pids = {p.pid for p in workers.values()}
-    with DagsterInstance.get() as instance:
-        while pending:
-            reason = _cancel_reason(store, plan.audit_id, interrupted) or _terminated_run(
-                instance, plan.audit_id, pids
-            )
-            if reason is None and any(p.exitcode == EXIT_CANCELLED for p in pending.values()):
-                reason = "a run of the audit was cancelled"
-            if reason is not None:
-                _stop_audit(store, plan.audit_id, reason, pending, progress)
-                return [], reason
-            for key, process in list(pending.items()):
-                if process.exitcode is not None:
-                    if process.exitcode != 0:
-                        failed.append(key)
-                    process.join()
-                    process.close()
-                    del pending[key]
-            status = AuditProgress(
-                time.monotonic() - started,
-                len(workers) - len(pending),
-                len(workers),
-                len(failed),
-                store.succeeded_count(plan.audit_id),
-                plan.execution_count,
-            )
-            if status.counts != last_counts:
-                progress(ProgressLine(status))  # a str: plain callbacks print it as before
-                last_counts = status.counts
-            if pending:
-                # Woken the moment a worker exits (the barrier waits on the last one), else
-                # polls the store for progress and for a cancel.
-                wait_for_exit([p.sentinel for p in pending.values()], timeout=poll_s)
+    while pending:
+        reason = _cancel_reason(store, plan.audit_id, interrupted) or _terminated_run(
+            instance, plan.audit_id, pids
+        )
+        if reason is None and any(p.exitcode == EXIT_CANCELLED for p in pending.values()):
+            reason = "a run of the audit was cancelled"
+        if reason is not None:
+            _stop_audit(instance, store, plan.audit_id, reason, pending, progress)
+            return [], reason
+        for key, process in list(pending.items()):
+            if process.exitcode is not None:
+                if process.exitcode != 0:
+                    failed.append(key)
+                process.join()
+                process.close()
+                del pending[key]
+        status = AuditProgress(
+            time.monotonic() - started,
+            len(workers) - len(pending),
+            len(workers),
+            len(failed),
+            store.succeeded_count(plan.audit_id),
+            plan.execution_count,
+        )
+        if status.counts != last_counts:
+            progress(ProgressLine(status))  # a str: plain callbacks print it as before
+            last_counts = status.counts
+        if pending:
+            # Woken the moment a worker exits (the barrier waits on the last one), else
+            # polls the store for progress and for a cancel.
+            wait_for_exit([p.sentinel for p in pending.values()], timeout=poll_s)
     return sorted(failed), None
 
 
 def _run_analysis(
-    defs, audit_id: str, out_dir: Path, run_config: dict, labels: AnswerLabels | None = None
+    defs, instance, audit_id: str, out_dir: Path, run_config: dict,
+    labels: AnswerLabels | None = None,
 ) -> tuple[Path | None, str]:
-    from dagster import DagsterInstance
-
     from beacon_pipelines.defs.gpu_pool import worker_tags
     from beacon_pipelines.defs.jobs import ANALYSIS_JOB
     from beacon_pipelines.defs.partitions import ensure_audit_partition
@@ -617,21 +627,20 @@ def _run_analysis(
         # The CLI prints its own progress; the run's full log is in the Dagster UI.
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
-    with DagsterInstance.get() as instance:
-        # The audit's own partition of the analysis and the report (see defs/partitions.py).
-        ensure_audit_partition(instance, audit_id)
-        result = defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
-            run_config=config,
-            instance=instance,
-            partition_key=audit_id,
-            tags={
-                AUDIT_ID_TAG: audit_id,
-                AUDIT_STATUS_TAG: "finalizing",
-                LAUNCHED_BY_TAG: "cli",
-                **worker_tags(),
-            },
-            raise_on_error=False,
-        )
+    # The audit's own partition of the analysis and the report (see defs/partitions.py).
+    ensure_audit_partition(instance, audit_id)
+    result = defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
+        run_config=config,
+        instance=instance,
+        partition_key=audit_id,
+        tags={
+            AUDIT_ID_TAG: audit_id,
+            AUDIT_STATUS_TAG: "finalizing",
+            LAUNCHED_BY_TAG: "cli",
+            **worker_tags(),
+        },
+        raise_on_error=False,
+    )
     if not result.success:
         return None, _first_failure(result)
     return out_dir / "report.html", ""

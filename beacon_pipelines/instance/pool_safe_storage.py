@@ -40,6 +40,8 @@ from dagster._serdes import ConfigurableClassData
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
+from beacon_pipelines.instance.sqlite_run_shards import FewerSyncsRunShards
+
 LOCK_FILE = ".pool-slots.lock"
 # One byte appended per release: a blocked claim on this host wakes when the file grows.
 FREED_FILE = ".pool-slots.freed"
@@ -154,7 +156,9 @@ def default_event_log_dir() -> str:
     return os.path.join(home, "history", "runs")
 
 
-class PoolSafeSqliteEventLogStorage(SerialisedPoolSlots, SqliteEventLogStorage):
+class PoolSafeSqliteEventLogStorage(
+    SerialisedPoolSlots, FewerSyncsRunShards, SqliteEventLogStorage
+):
     # SQLite is one host: every release signals through a file, so the fallback can be long.
     claim_wait_s = 2.0
 

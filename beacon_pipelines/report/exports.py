@@ -67,10 +67,14 @@ def _utf8_safe(frame: pd.DataFrame, columns) -> pd.DataFrame:
     """Text a UTF-8 file can hold (lone surrogates become U+FFFD); missing stays missing."""
     for column in columns:
         if column in frame.columns:
-            frame[column] = frame[column].map(
-                lambda v: valid_text(v) if isinstance(v, str | bytes) else v
-            )
+            frame[column] = frame[column].map(_utf8_cell)
     return frame
+
+
+def _utf8_cell(value: object) -> object:
+    if type(value) is str and value.isascii():  # most cells: nothing to do, decided in O(1)
+        return value
+    return valid_text(value) if isinstance(value, str | bytes) else value
 
 
 def csv_cell(value: object) -> object:

@@ -38,6 +38,8 @@ def text_of(value: object) -> str:
 
 def valid_text(value: object) -> str:
     """The text as a UTF-8 file can hold it: each lone surrogate -> U+FFFD, the rest exact."""
+    if type(value) is str and value.isascii():  # O(1) in CPython: no surrogate in ASCII
+        return value
     return _UNENCODABLE.sub("\ufffd", text_of(value))
 
 
@@ -49,7 +51,11 @@ def clean_text(value: object) -> str:
 def visible(value: object) -> str:
     """Valid Unicode with every control and bidi control as a visible marker, e.g. a NUL as
     [U+0000] and a right-to-left override as [U+202E]."""
-    return _INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", valid_text(value))
+    text = valid_text(value)
+    # Most text has none: a search is cheaper than a substitution with a callback.
+    if _INVISIBLE.search(text) is None:
+        return text
+    return _INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def terminal_line(value: object) -> str:

@@ -22,7 +22,8 @@ def open_at_once(home: str, barrier) -> str:
     os.environ["DAGSTER_HOME"] = home
     barrier.wait(timeout=120)
     try:
-        open_instance(ensure_dagster_home(), None, lambda _line: None)
+        instance, _free = open_instance(ensure_dagster_home(), None, lambda _line: None)
+        instance.dispose()
         return "ok"
     except Exception as exc:  # reported to the test, which shows it
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
