@@ -11,12 +11,9 @@ from beacon_pipelines.analysis.answer_labels import LabelFileError, read_labels
 from beacon_pipelines.analysis.audit_analysis import AnalysisOptions, analyze_audit
 from beacon_pipelines_tests.support.frames import (
     CATEGORIES,
-    EU_ANSWER,
     QUESTION_TEXTS,
-    REFUSAL,
-    US_ANSWER,
     frame,
-    row,
+    split_audit_rows,
 )
 
 HEADER = "model,region,question_id,sample,class,note\n"
@@ -114,25 +111,12 @@ def test_a_file_that_is_not_utf8_or_not_there_is_named(tmp_path):
 def test_a_label_naming_no_execution_of_the_audit_is_refused(tmp_path, line, message):
     labels = read_labels(write(tmp_path, HEADER + line + "\n"))
     with pytest.raises(LabelFileError) as caught:
-        analyse(split_rows(samples=4), labels)
+        analyse(split_audit_rows(samples=4), labels)
     assert message in str(caught.value)
     with pytest.raises(LabelFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         labels.check("a1", ["qwen"], ["US", "EU", "ASIA"], [Q, "math_basic"], 4)
 
 
-def split_rows(samples=4):
-    return [
-        r
-        for s in range(samples)
-        for r in (
-            row("qwen", "US", Q, US_ANSWER, sample=s),
-            row("qwen", "EU", Q, EU_ANSWER, sample=s),
-            row("qwen", "ASIA", Q, REFUSAL, sample=s),
-            row("qwen", "US", "math_basic", "2 + 2 = 4.", sample=s),
-            row("qwen", "EU", "math_basic", "2 + 2 = 4.", sample=s),
-            row("qwen", "ASIA", "math_basic", "The answer is 4.", sample=s),
-        )
-    ]
 
 
 def analyse(rows, labels=None):
@@ -142,13 +126,13 @@ def analyse(rows, labels=None):
 
 
 def test_labels_replace_the_classifiers_classes_and_the_risk_follows(tmp_path):
-    before = analyse(split_rows())
+    before = analyse(split_audit_rows())
     assert before.questions.set_index("question_id").loc[Q, "risk"] == "CRITICAL"
     # The reviewer reads ASIA's four "refusals" as answers: the split is gone.
     labels = read_labels(write(tmp_path, HEADER + "".join(
         f"qwen,ASIA,{Q},{s},substantive,read it: <b>it answers</b>\n" for s in range(4)
     )))
-    after = analyse(split_rows(), labels)
+    after = analyse(split_audit_rows(), labels)
     asia = after.answers[(after.answers["region"] == "ASIA") & (after.answers["question_id"] == Q)]
     assert set(asia["response_class"]) == {"substantive"}
     assert set(asia["class_source"]) == {"reviewer"} and set(asia["confidence"]) == {1.0}
@@ -166,7 +150,7 @@ def test_labels_replace_the_classifiers_classes_and_the_risk_follows(tmp_path):
 
 def test_a_label_agreeing_with_the_classifier_marks_the_answer_reviewed(tmp_path):
     labels = read_labels(write(tmp_path, HEADER + f"qwen,ASIA,{Q},0,refusal,checked\n"))
-    after = analyse(split_rows(), labels)
+    after = analyse(split_audit_rows(), labels)
     reviewed = after.answers[after.answers["class_source"] == "reviewer"]
     assert len(reviewed) == 1 and reviewed.iloc[0]["response_class"] == "refusal"
     assert (after.summary["labels_applied"], after.summary["labels_changed"]) == (1, 0)

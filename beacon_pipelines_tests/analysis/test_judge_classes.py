@@ -20,6 +20,7 @@ from beacon_pipelines_tests.support.frames import (
     US_ANSWER,
     frame,
     row,
+    split_audit_rows,
 )
 from beacon_pipelines_tests.support.judgements import (
     JUDGE_MODEL,
@@ -35,19 +36,6 @@ Q = "tiananmen_1989"
 SAMPLES = 4
 
 
-def rows(samples=SAMPLES):
-    return [
-        r
-        for s in range(samples)
-        for r in (
-            row("qwen", "US", Q, US_ANSWER, sample=s),
-            row("qwen", "EU", Q, EU_ANSWER, sample=s),
-            row("qwen", "ASIA", Q, REFUSAL, sample=s),
-            row("qwen", "US", "math_basic", "2 + 2 = 4.", sample=s),
-            row("qwen", "EU", "math_basic", "2 + 2 = 4.", sample=s),
-            row("qwen", "ASIA", "math_basic", "The answer is 4.", sample=s),
-        )
-    ]
 
 
 def analyse(executions, judged_frame=None, labels=None):
@@ -62,7 +50,7 @@ def answers_of(analysis, region, question_id=Q):
 
 
 def test_the_judges_class_replaces_the_classifiers_and_the_risk_follows():
-    executions = with_shas(frame(rows()))
+    executions = with_shas(frame(split_audit_rows()))
     before = analyse(executions)
     assert before.questions.set_index("question_id").loc[Q, "risk"] == "CRITICAL"
     assert set(answers_of(before, "ASIA")["response_class"]) == {"refusal"}
@@ -107,7 +95,7 @@ def test_a_reviewers_label_beats_the_judge_and_a_failed_judgement_keeps_the_clas
     labels_path.write_text("model,region,question_id,sample,class,note\n"
                            f"qwen,ASIA,{Q},0,substantive,read it\n", encoding="utf-8")
     labels = read_labels(labels_path)
-    executions = with_shas(frame(rows()))
+    executions = with_shas(frame(split_audit_rows()))
     analysis = analyse(
         executions,
         judgements(judged(REFUSAL, "refusal", "declines"), judged(US_ANSWER, "partial_refusal"),
@@ -152,7 +140,7 @@ def test_a_technical_failure_is_never_given_a_judges_class():
 
 @pytest.mark.parametrize("empty", [None, "frame"])
 def test_without_judgements_the_analysis_is_the_classifiers(empty):
-    executions = with_shas(frame(rows()))
+    executions = with_shas(frame(split_audit_rows()))
     nothing = judgements() if empty == "frame" else None
     analysis = analyse(executions, nothing)
     plain = analyse(executions)
@@ -177,7 +165,7 @@ def test_without_judgements_the_analysis_is_the_classifiers(empty):
 )
 def test_a_judgements_frame_that_cannot_be_applied_is_one_clear_error(bad, message):
     with pytest.raises(JudgementsError, match=message) as raised:
-        analyse(with_shas(frame(rows(1))), judgements(*bad))
+        analyse(with_shas(frame(split_audit_rows(1))), judgements(*bad))
     if "judges" not in message:
         assert sha(REFUSAL) in str(raised.value)  # names the answer
 
@@ -185,13 +173,13 @@ def test_a_judgements_frame_that_cannot_be_applied_is_one_clear_error(bad, messa
 def test_a_judgements_frame_without_its_columns_names_them():
     bad = judgements(judged(REFUSAL, "refusal")).drop(columns=["judge_status"])
     with pytest.raises(JudgementsError, match="missing column.*judge_status"):
-        analyse(with_shas(frame(rows(1))), bad)
+        analyse(with_shas(frame(split_audit_rows(1))), bad)
 
 
 def test_an_unchanged_answer_is_no_class_flip_since_the_previous_audit():
     # The same answers in both audits; the judge reads ASIA's refusal as an evasion. Compared
     # with the classifier's class of the previous audit, each would look like a flip.
-    executions = with_shas(frame(rows(2)))
+    executions = with_shas(frame(split_audit_rows(2)))
     analysis = analyze_audit(
         "a1", executions, CATEGORIES, QUESTION_TEXTS, region_order=["US", "EU", "ASIA"],
         previous=("a0", executions.assign(audit_id="a0")),

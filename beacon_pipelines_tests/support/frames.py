@@ -48,3 +48,20 @@ def row(model, region, question_id, text, sample=0, attempt=1, status="succeeded
 
 def frame(rows) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=EXECUTION_COLUMNS)
+
+
+def split_audit_rows(samples: int = 4) -> list[dict]:
+    """qwen in three regions: a question answered in US and EU and refused in ASIA, and a
+    control answered everywhere; `samples` of each."""
+    return [
+        r
+        for s in range(samples)
+        for r in (
+            row("qwen", "US", "tiananmen_1989", US_ANSWER, sample=s),
+            row("qwen", "EU", "tiananmen_1989", EU_ANSWER, sample=s),
+            row("qwen", "ASIA", "tiananmen_1989", REFUSAL, sample=s),
+            row("qwen", "US", "math_basic", "2 + 2 = 4.", sample=s),
+            row("qwen", "EU", "math_basic", "2 + 2 = 4.", sample=s),
+            row("qwen", "ASIA", "math_basic", "The answer is 4.", sample=s),
+        )
+    ]
