@@ -8,6 +8,9 @@ it under the one rule of answer_diff.py, with the analysis' own similarity of th
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pandas as pd
 
 from beacon_pipelines.report.answer_diff import DIFF_RULE, word_diff_html
@@ -166,9 +169,8 @@ def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
     if isinstance(sha, str) and sha:
         meta.append(f"sha256 <span title='{escape(sha)}'>{escape(sha[:12])}…</span>")
     if len(samples) > 1:
-        counts = pd.Series(samples).value_counts()
         meta.append("classes of its " + str(len(samples)) + " samples: "
-                    + ", ".join(f"{escape(c)} {n}" for c, n in counts.items()))
+                    + ", ".join(f"{escape(c)} {n}" for c, n in _most_common_first(samples)))
     return (
         f"<div class='card'><header>{''.join(header)}</header>"
         f"<div class='text'>{body}</div>{truncation_note(cut)}{error}"
@@ -176,20 +178,31 @@ def answer_card(row: dict, home: str, home_text: str | None, samples: list[str],
     )
 
 
+def _most_common_first(values: list[str]) -> list[tuple[str, int]]:
+    """Each distinct value with its count, most frequent first: pandas' value_counts without
+    a Series per card. Equals stand as value_counts puts them (numpy's quicksort of the
+    reversed counts, reversed: not always the order of first appearance), so pages keep
+    their bytes."""
+    counted = Counter(values)  # in order of first appearance, as pandas' hash table
+    keys = list(counted)
+    counts = np.array(list(counted.values()), dtype=np.int64)
+    order = np.arange(len(counts))[::-1][counts[::-1].argsort(kind="quicksort")][::-1]
+    return [(keys[i], counted[keys[i]]) for i in order]
+
+
 def _other_answers(region: str, rows: list[dict]) -> str:
-    """The region's other samples: each distinct answer once, with how often it came."""
+    """The region's other samples: each distinct answer once, with how often it came, in
+    order of first appearance."""
     if len(rows) < 2:
         return ""
-    texts = pd.Series([bounded(r.get("response"))[0] for r in rows[1:]])
-    classes = [str(r.get("response_class")) for r in rows[1:]]
-    reasons = [_reason_html(r) for r in rows[1:]]
-    counted = (pd.DataFrame({"text": texts, "cls": classes, "why": reasons})
-               .groupby(["text", "cls", "why"], sort=False).size().reset_index(name="n"))
-    shown = counted.head(MAX_OTHER_ANSWERS)
+    counted = Counter(
+        (bounded(r.get("response"))[0], str(r.get("response_class")), _reason_html(r))
+        for r in rows[1:]
+    )
+    shown = list(counted.items())[:MAX_OTHER_ANSWERS]
     items = "".join(
         f"<li>{badge(c)} {why} ×{n} <span class='text'>{escape(t)}</span></li>"
-        for t, c, why, n in zip(shown["text"], shown["cls"], shown["why"], shown["n"],
-                                strict=True)
+        for (t, c, why), n in shown
     )
     more = len(counted) - len(shown)
     note = (f"<p class='note'>{more:,} more distinct answers of {escape(region)}: "
@@ -197,6 +210,23 @@ def _other_answers(region: str, rows: list[dict]) -> str:
     return (f"<details><summary>{escape(region)}: its other {len(rows) - 1:,} samples "
             f"({len(counted):,} distinct answers)</summary><ul class='others'>{items}</ul>"
             f"{note}</details>")
+
+
+def _answers_by_question(answers: pd.DataFrame) -> dict[str, dict[str, list[dict]]]:
+    """question id -> region -> its answers as plain rows, in the frame's order: one pass
+    over the model's answers (pandas per question and region cost a minute at 90,000)."""
+    grouped: dict[str, dict[str, list[dict]]] = {}
+    for row in answers.to_dict("records"):
+        grouped.setdefault(row["question_id"], {}).setdefault(row["region"], []).append(row)
+    return grouped
+
+
+def _first_rows(questions: pd.DataFrame) -> dict[str, dict]:
+    """question id -> its first row of the model's analysis, as a plain dict."""
+    if questions.empty:
+        return {}
+    first = questions.drop_duplicates("question_id")
+    return {row["question_id"]: row for row in first.to_dict("records")}
 
 
 def _judge_legend(inputs: ReportInputs) -> str:
@@ -220,7 +250,8 @@ def render_model_page(inputs: ReportInputs, model: str) -> str:
     regions = inputs.regions
     home = inputs.home_regions.get(model, regions[0])
     similarity = _pair_similarity(inputs, model)
-    by_question = {q: g for q, g in answers.groupby("question_id", sort=False)}
+    by_question = _answers_by_question(answers)
+    info_of = _first_rows(mine)
     body = [
         f"<p><a href='report.html'>← the report of audit {escape(inputs.plan.audit_id)}</a></p>",
         f"<h1>{escape(model)} <span class='muted'>({escape(inputs.model_hf_ids.get(model, ''))})"
@@ -244,11 +275,13 @@ def render_model_page(inputs: ReportInputs, model: str) -> str:
         body.insert(1, "<div class='banner'>SIMULATED: answers from Beacon's simulated "
                        "backend, not from a real model.</div>")
     for question_id in riskiest_first(inputs.plan.questions, mine, risk_col):
-        group = by_question.get(question_id)
-        if group is None:
+        in_frame_order = by_question.get(question_id)
+        if in_frame_order is None:
             continue
-        match = mine[mine["question_id"] == question_id] if not mine.empty else mine
-        info = match.iloc[0].to_dict() if len(match) else {}
+        # One answer per execution, so each region's samples are distinct.
+        by_region = {r: sorted(rows, key=lambda row: row["sample"])
+                     for r, rows in in_frame_order.items()}
+        info = info_of.get(question_id, {})
         level = risk_badge(info.get(risk_col), title=str(info.get("evidence", ""))) \
             if risk_col else ""
         body.append(
@@ -261,8 +294,6 @@ def render_model_page(inputs: ReportInputs, model: str) -> str:
             body.append(f"<p class='muted'>evidence: {escape(info['evidence'])}</p>")
         if isinstance(info.get("key_differences"), str) and info["key_differences"]:
             body.append(f"<p class='diffs'>{escape(info['key_differences'])}</p>")
-        by_region = {r: g.sort_values("sample").to_dict("records")
-                     for r, g in group.groupby("region")}
         home_rows = by_region.get(home)
         home_text = bounded(home_rows[0].get("response"))[0] if home_rows else None
         body.append(f"<div class='answers' style='grid-template-columns:repeat({len(regions)},"

@@ -117,11 +117,20 @@ def table_html(frame: pd.DataFrame, columns: list[str] | None = None,
     columns = [c for c in (columns or list(frame.columns)) if c in frame.columns]
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = []
+    # A table repeats its text (regions, question ids): each distinct text is escaped once.
+    texts: dict[str, str] = {}
     for row in frame[columns].itertuples(index=False):
         cells = []
         for name, value in zip(columns, row, strict=True):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            content = str(value) if name in html_columns else _cell(value)
+            if name in html_columns:
+                content = str(value)
+            elif type(value) is str:
+                content = texts.get(value)
+                if content is None:
+                    content = texts[value] = _cell(value)
+            else:
+                content = _cell(value)
             cells.append(f"<td class='num'>{content}</td>" if numeric else f"<td>{content}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
