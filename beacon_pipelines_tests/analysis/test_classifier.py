@@ -191,20 +191,27 @@ def test_features_of_a_batch_are_those_of_each_answer_alone():
         np.testing.assert_allclose(batch[i].toarray(), alone.toarray(), atol=1e-12)
 
 
-def test_ngram_occurrences_add_up_to_the_ngram_features():
-    """Per answer, its n-gram occurrences' values summed by column are its n-gram features:
-    what explains a class can read the model's arithmetic n-gram by n-gram."""
-    config = FeatureConfig(cues=False, question=False)
+def occurrences_adding_up(texts, config):
+    """The n-gram occurrences of the texts' answers, checked to add up, column by column, to
+    featurize()'s n-gram features of the same texts."""
     width = 2**config.bits
-    matrix = featurize(BATCH_TEXTS, config)[:, :width].toarray()
+    matrix = featurize(texts, config)[:, :width].toarray()
     sources = [
         body_text(split_reasoning(t if isinstance(t, str) else "").answer.lstrip(), config)
-        for t in BATCH_TEXTS
+        for t in texts
     ]
     grams = ngram_occurrences(sources, config)
     summed = np.zeros_like(matrix)
     np.add.at(summed, (grams.row, grams.column), grams.value)
     np.testing.assert_allclose(summed, matrix, atol=1e-12)
+    return grams
+
+
+def test_ngram_occurrences_add_up_to_the_ngram_features():
+    """Per answer, its n-gram occurrences' values summed by column are its n-gram features:
+    what explains a class can read the model's arithmetic n-gram by n-gram."""
+    config = FeatureConfig(cues=False, question=False)
+    grams = occurrences_adding_up(BATCH_TEXTS, config)
     # Positions are in the answer padded with a space at each end.
     assert (grams.position >= 0).all()
     assert (grams.position + config.ngram_min <= grams.lengths[grams.row] + 2).all()
@@ -363,14 +370,5 @@ def test_ngram_occurrences_of_answers_shorter_than_the_opening_add_up_too():
     block, moved) reads its n-grams as featurize() does, whitespace-only answers included."""
     config = FeatureConfig(cues=False, question=False)
     texts = ["Sorry, I can't help with that.", "", "Paris.", "   ", "中文 answer 1989", None]
-    width = 2**config.bits
-    matrix = featurize(texts, config)[:, :width].toarray()
-    sources = [
-        body_text(split_reasoning(t if isinstance(t, str) else "").answer.lstrip(), config)
-        for t in texts
-    ]
-    grams = ngram_occurrences(sources, config)
-    summed = np.zeros_like(matrix)
-    np.add.at(summed, (grams.row, grams.column), grams.value)
-    np.testing.assert_allclose(summed, matrix, atol=1e-12)
+    grams = occurrences_adding_up(texts, config)
     assert (grams.position >= 0).all()
