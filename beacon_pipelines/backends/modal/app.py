@@ -108,6 +108,19 @@ secrets = [modal.Secret.from_name(SPEC["hf_secret"])] if SPEC["hf_secret"] else 
 # -- the request/reply contract (pure: the backend's tests run it without a GPU) -------------
 
 
+def batch_items(batch: dict, fields: tuple[str, ...], kind: str) -> list[dict]:
+    """The batch's non-empty list of items, each with a string in every field; ValueError
+    naming the first item that lacks one (`kind`: "" or "judge ", as the messages say)."""
+    items = batch.get("items")
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"a {kind}batch needs a non-empty list of items")
+    for index, item in enumerate(items):
+        missing = [k for k in fields if not isinstance(item.get(k), str)]
+        if missing:
+            raise ValueError(f"{kind}item {index} lacks string field(s) {', '.join(missing)}")
+    return items
+
+
 def check_batch(entry: dict, batch: dict) -> list[dict]:
     """The batch's items, or ValueError naming what is wrong (a bad request: never retried)."""
     if batch.get("protocol") != PROTOCOL:
@@ -117,14 +130,7 @@ def check_batch(entry: dict, batch: dict) -> list[dict]:
             f"class {entry['class_name']} serves {entry['hf_id']}, the request asks for "
             f"{batch.get('hf_id')!r}; redeploy the app from the catalog the audit uses"
         )
-    items = batch.get("items")
-    if not isinstance(items, list) or not items:
-        raise ValueError("a batch needs a non-empty list of items")
-    for index, item in enumerate(items):
-        fields = ("key", "system_prompt", "question")
-        missing = [k for k in fields if not isinstance(item.get(k), str)]
-        if missing:
-            raise ValueError(f"item {index} lacks string field(s) {', '.join(missing)}")
+    items = batch_items(batch, ("key", "system_prompt", "question"), kind="")
     temperature, max_new_tokens = batch.get("temperature"), batch.get("max_new_tokens")
     if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
         raise ValueError(f"temperature {temperature!r} is not a number in [0, 2]")
@@ -200,13 +206,7 @@ def check_judge_batch(entry: dict, batch: dict) -> list[dict]:
             f"{batch.get('hf_id')!r}; redeploy with {JUDGE_MODEL_ENV}={batch.get('hf_id')} or "
             f"judge with {entry['hf_id']}"
         )
-    items = batch.get("items")
-    if not isinstance(items, list) or not items:
-        raise ValueError("a judge batch needs a non-empty list of items")
-    for index, item in enumerate(items):
-        missing = [k for k in ("key", "system_prompt", "user") if not isinstance(item.get(k), str)]
-        if missing:
-            raise ValueError(f"judge item {index} lacks string field(s) {', '.join(missing)}")
+    items = batch_items(batch, ("key", "system_prompt", "user"), kind="judge ")
     max_tokens = batch.get("max_tokens")
     if not isinstance(max_tokens, int) or not 1 <= max_tokens <= JUDGE_MAX_REPLY_TOKENS:
         raise ValueError(
