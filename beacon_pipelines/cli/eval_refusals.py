@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from beacon_pipelines.cli.judge_options import add_judge_arguments, judge_settings
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHIPPED_NAME = "beacon-char-v3"
 
@@ -67,25 +69,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--folds", type=int, default=5, metavar="K",
         help="folds of --group-by (GroupKFold; default 5)",
     )
-    judge = parser.add_argument_group("scoring an LLM judge instead of the classifier")
-    judge.add_argument(
-        "--judge", choices=("none", "openai", "modal"), default="none",
-        help="score this judge on the --csv files (default none: the classifier)",
+    judge = add_judge_arguments(
+        parser,
+        title="scoring an LLM judge instead of the classifier",
+        judge_help="score this judge on the --csv files (default none: the classifier)",
     )
-    judge.add_argument("--judge-base-url", default="", metavar="URL",
-                       help="openai judge: the API base, e.g. http://127.0.0.1:11434/v1")
-    judge.add_argument("--judge-model", default="", metavar="NAME",
-                       help="the judge model (openai: its served name; modal: the deployed "
-                       "Hugging Face id, default Qwen/Qwen2.5-7B-Instruct)")
-    judge.add_argument("--judge-api-key-env", default="", metavar="NAME",
-                       help="openai judge: the environment variable holding the API key")
     judge.add_argument("--judge-store", default="", metavar="URL",
                        help="judgement store (SQLAlchemy URL) to reuse and keep judgements; "
                        "default: a temporary SQLite file")
-    judge.add_argument("--judge-batch-size", type=int, default=32, metavar="N",
-                       help="answers per judge batch (stored as each ends; default 32)")
-    judge.add_argument("--judge-timeout", type=float, default=60.0, metavar="SECONDS",
-                       help="openai judge: seconds per request (default 60)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -209,7 +200,7 @@ def _usage(message: str) -> int:
 def run_judge(args: argparse.Namespace) -> int:
     from beacon_pipelines.analysis.refusal_eval import LabelledDataError, load_labelled
     from beacon_pipelines.judge.client import JudgePermanentError
-    from beacon_pipelines.judge.registry import JudgeConfig, JudgeConfigError, build_judge
+    from beacon_pipelines.judge.registry import JudgeConfigError, build_judge
     from beacon_pipelines.store import StoreError
 
     if not args.csv:
@@ -220,14 +211,7 @@ def run_judge(args: argparse.Namespace) -> int:
     ) if given]
     if others:
         return _usage(f"--judge scores a judge; it takes no {', '.join(others)}")
-    config = JudgeConfig(
-        kind=args.judge,
-        base_url=args.judge_base_url,
-        model=args.judge_model,
-        api_key_env=args.judge_api_key_env,
-        timeout_s=args.judge_timeout,
-        batch_size=args.judge_batch_size,
-    )
+    config = judge_settings(args).config()
     try:
         evaluated = [load_labelled(p) for p in args.csv]  # every file checked before judging
         judge = build_judge(config)

@@ -77,13 +77,15 @@ _JUDGE_ONLY_OPTIONS = {
 }
 
 
-def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
-    judge = parser.add_argument_group("LLM judge (default: none)")
-    judge.add_argument(
-        "--judge", choices=JUDGE_CHOICES, default="none",
-        help="classify every answer with an LLM judge too, in the gpu pool (same cap as "
-        "inference); its class is used where it has one. none: the classifier only",
-    )
+def add_judge_arguments(
+    parser: argparse.ArgumentParser,
+    title: str = "LLM judge (default: none)",
+    judge_help: str = "classify every answer with an LLM judge too, in the gpu pool (same "
+    "cap as inference); its class is used where it has one. none: the classifier only",
+):
+    """The --judge options (`beacon audit`, `beacon eval-refusals`); their argument group."""
+    judge = parser.add_argument_group(title)
+    judge.add_argument("--judge", choices=JUDGE_CHOICES, default="none", help=judge_help)
     judge.add_argument("--judge-base-url", metavar="URL",
                        help="--judge openai: the OpenAI-compatible endpoint, e.g. .../v1")
     judge.add_argument("--judge-model", metavar="NAME",
@@ -101,6 +103,7 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
                        help="seconds one judge request may take (default 60)")
     judge.add_argument("--judge-modal-app", metavar="NAME",
                        help="--judge modal: the deployed app (default: beacon-inference)")
+    return judge
 
 
 def judge_settings(args) -> JudgeSettings:
