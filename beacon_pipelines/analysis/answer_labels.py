@@ -62,6 +62,10 @@ class AnswerLabels:
     sha256: str  # of the file's bytes, as read
     labels: tuple[AnswerLabel, ...]
 
+    def check_plan(self, plan) -> None:
+        """check() against an audit plan's executions (plan.AuditPlan)."""
+        self.check(plan.audit_id, plan.models, plan.regions, plan.questions, plan.samples)
+
     def check(
         self,
         audit_id: str,

@@ -159,10 +159,8 @@ def checked_labels(options: AuditOptions, plan: AuditPlan) -> AnswerLabels | Non
     otherwise): a bad file is refused before anything starts."""
     if options.labels is None:
         return None
-    from beacon_pipelines.report.stored_audit import check_labels  # pandas: only when needed
-
     labels = read_labels(options.labels)
-    check_labels(labels, plan)
+    labels.check_plan(plan)  # no pandas in the parent the workers fork from
     return labels
 
 

@@ -63,7 +63,7 @@ def analyse_stored_audit(
     classes by response_sha256 (analysis/judge_classes.py), over the classifier's and under
     the reviewer's."""
     if labels is not None:
-        check_labels(labels, plan)
+        labels.check_plan(plan)
     executions = store.executions_frame(plan.audit_id)
     before = previous_audit(store.list_audits(), plan)
     analysis = analyze_audit(
@@ -78,11 +78,6 @@ def analyse_stored_audit(
         ),
     )
     return AnalysedAudit(plan, executions, analysis)
-
-
-def check_labels(labels: AnswerLabels, plan: AuditPlan) -> None:
-    """Every label names an execution of the plan (LabelFileError otherwise)."""
-    labels.check(plan.audit_id, plan.models, plan.regions, plan.questions, plan.samples)
 
 
 def same_question_set(store: ExecutionStore, plan: AuditPlan, last: int = LAST_AUDITS):
