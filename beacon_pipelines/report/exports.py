@@ -72,8 +72,6 @@ def _utf8_safe(frame: pd.DataFrame, columns) -> pd.DataFrame:
 
 
 def _utf8_cell(value: object) -> object:
-    if type(value) is str and value.isascii():  # most cells: nothing to do, decided in O(1)
-        return value
     return valid_text(value) if isinstance(value, str | bytes) else value
 
 
