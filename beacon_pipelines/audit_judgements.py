@@ -23,6 +23,5 @@ def audit_judgements(
         return None
     from beacon_pipelines.judgement_store import JudgementStore
 
-    url = store.engine.url.render_as_string(hide_password=False)
-    judgements = JudgementStore(url).create()
+    judgements = JudgementStore.over(store).create()
     return judgements.frame(store.response_sha256s(audit_id), judge.model, judge.prompt_sha256)

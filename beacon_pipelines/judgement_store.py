@@ -67,6 +67,16 @@ class JudgementStore:
         self.engine = self._base.engine
         self._created = False
 
+    @classmethod
+    def over(cls, store: ExecutionStore) -> JudgementStore:
+        """The judgements in the execution store's database, through its engine (no second
+        connection pool); the execution store's owner disposes of it."""
+        judgements = cls.__new__(cls)
+        judgements._base = store
+        judgements.engine = store.engine
+        judgements._created = False
+        return judgements
+
     @property
     def display_url(self) -> str:
         return self._base.display_url

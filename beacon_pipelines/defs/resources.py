@@ -35,11 +35,7 @@ class ExecutionStoreResource(ConfigurableResource):
     )
 
     def get_store(self) -> ExecutionStore:
-        return ExecutionStore(self.store_url()).create()
-
-    def store_url(self) -> str:
-        """The URL, for the stores that share the execution store's database (judgements)."""
-        return self.url or default_store_url()
+        return ExecutionStore(self.url or default_store_url()).create()
 
 
 def store_resource_from_environment() -> ExecutionStoreResource:

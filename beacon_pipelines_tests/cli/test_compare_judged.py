@@ -37,7 +37,7 @@ def _answered_audit(store, audit_id: str, created_at: float) -> set[str]:
 
 def _judge_all(store, audit_id: str, shas: set[str], model: str, judge_class: ResponseClass):
     store.set_audit_judge(audit_id, AuditJudge("openai", model, PROMPT))
-    JudgementStore(str(store.engine.url)).create().record_many(
+    JudgementStore.over(store).create().record_many(
         [JudgeVerdict(s, judge_class, "test judge", JUDGED, 1) for s in sorted(shas)],
         model, PROMPT, judge_kind="openai",
     )

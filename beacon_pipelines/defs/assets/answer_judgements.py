@@ -85,7 +85,7 @@ def build_judgements_asset(catalog: Catalog, inference: AssetsDefinition) -> Ass
             raise Failure(str(exc), allow_retries=False) from None
         try:
             metadata = _judge_partition(
-                context, execution_store, store.store_url(), client, judge.batch_size,
+                context, execution_store, client, judge.batch_size,
                 catalog, plan, model, region,
             )
         except (DagsterExecutionInterruptedError, KeyboardInterrupt):
@@ -102,7 +102,7 @@ def build_judgements_asset(catalog: Catalog, inference: AssetsDefinition) -> Ass
 
 
 def _judge_partition(
-    context, execution_store, store_url, client, batch_size, catalog, plan, model, region
+    context, execution_store, client, batch_size, catalog, plan, model, region
 ) -> dict:
     # The judge package pulls numpy (the classifier's final-answer cut): imported in the step.
     from beacon_pipelines.judge.client import JudgePermanentError
@@ -113,7 +113,7 @@ def _judge_partition(
     items, technical_failures = partition_judge_items(
         execution_store, catalog, plan, model, region
     )
-    judgements = JudgementStore(store_url).create()
+    judgements = JudgementStore.over(execution_store).create()
 
     def on_batch(progress, _verdicts) -> None:  # counts only: reasons are untrusted text
         context.log.info(
