@@ -7,6 +7,7 @@ read by the judge client inside each run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,17 +54,7 @@ class JudgeSettings:
 
     def resource_config(self) -> dict:
         """Fields of JudgeResource (the api key's variable by name only)."""
-        config = self.config()
-        return {
-            "kind": config.kind,
-            "base_url": config.base_url,
-            "model": config.model,
-            "api_key_env": config.api_key_env,
-            "timeout_s": config.timeout_s,
-            "max_retries": config.max_retries,
-            "batch_size": config.batch_size,
-            "modal_app_name": config.modal_app_name,
-        }
+        return dataclasses.asdict(self.config())  # JudgeResource has JudgeConfig's fields
 
 
 # Options that only mean something with a judge: given without one they would be ignored.

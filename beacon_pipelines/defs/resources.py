@@ -196,18 +196,12 @@ class JudgeResource(ConfigurableResource):
     )
 
     def config(self):
+        import dataclasses
+
         from beacon_pipelines.judge.registry import JudgeConfig
 
-        return JudgeConfig(
-            kind=self.kind,
-            base_url=self.base_url,
-            model=self.model,
-            api_key_env=self.api_key_env,
-            timeout_s=self.timeout_s,
-            max_retries=self.max_retries,
-            batch_size=self.batch_size,
-            modal_app_name=self.modal_app_name,
-        )
+        fields = dataclasses.fields(JudgeConfig)  # JudgeResource has the same fields
+        return JudgeConfig(**{f.name: getattr(self, f.name) for f in fields})
 
     def get_judge(self):
         """The judge client, or None for kind "none". A judge that cannot be built (no model,
