@@ -106,6 +106,12 @@ class InferenceRequest:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def response_sha256(text: str) -> str:
+    """The sha256 an answer is stored and judged under (the judgement store's key)."""
+    # surrogatepass: a lone surrogate (a JSON reply may escape one) hashes instead of raising.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True)
 class InferenceResult:
     request: InferenceRequest
@@ -132,10 +138,7 @@ class InferenceResult:
 
     @property
     def response_sha256(self) -> str | None:
-        if self.text is None:
-            return None
-        # surrogatepass: a lone surrogate (a JSON reply may escape one) hashes instead of raising.
-        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
+        return None if self.text is None else response_sha256(self.text)
 
     @classmethod
     def failure(

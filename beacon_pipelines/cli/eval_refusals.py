@@ -225,7 +225,6 @@ def run_judge(args: argparse.Namespace) -> int:
 
 
 def _score_judge(judge, config, evaluated: list, store_url: str) -> int:
-    import hashlib
     import tempfile
 
     from beacon_pipelines.analysis.refusal_eval import (
@@ -234,6 +233,7 @@ def _score_judge(judge, config, evaluated: list, store_url: str) -> int:
         pooled,
         summary_line,
     )
+    from beacon_pipelines.backends.base import response_sha256
     from beacon_pipelines.judge.judging import judge_answers
     from beacon_pipelines.judge.verdict import judge_item
     from beacon_pipelines.judgement_store import JudgementStore
@@ -248,8 +248,7 @@ def _score_judge(judge, config, evaluated: list, store_url: str) -> int:
             for data in evaluated:
                 questions = data.questions
                 items = [
-                    judge_item(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
-                               question or "", text)
+                    judge_item(response_sha256(text), question or "", text)
                     for text, question in zip(data.texts, questions, strict=True)
                 ]
 
