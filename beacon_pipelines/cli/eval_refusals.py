@@ -258,9 +258,7 @@ def _score_judge(judge, config, evaluated: list, store_url: str) -> int:
                           f"{done.failed} failed)", flush=True)
 
                 outcome = judge_answers(store, judge, items, config.batch_size, progress)
-                verdicts = store.stored(
-                    [i.response_sha256 for i in items], judge.model, judge.prompt_sha256
-                )
+                verdicts = outcome.verdicts
                 classes = [verdicts[i.response_sha256].judge_class
                            if verdicts[i.response_sha256].judged else None for i in items]
                 result, failed = from_verdicts(name, data.labels, classes)

@@ -14,7 +14,7 @@ questions ("I can't help with that.") is judged once, against the first question
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from beacon_pipelines.judge.client import JudgeClient
 from beacon_pipelines.judge.verdict import JudgeItem, JudgeVerdict
@@ -29,6 +29,8 @@ class JudgingOutcome:
     reused: int  # judged before (this run or any earlier one): not sent
     judged: int  # judged by this run
     failed: int  # judge_failed in this run (the local class stands for them)
+    # sha256 -> its verdict (the stored one if reused, else this run's); filled at the end only
+    verdicts: dict[str, JudgeVerdict] = field(default_factory=dict, repr=False, compare=False)
 
 
 def chunks(items: Sequence[JudgeItem], size: int) -> list[list[JudgeItem]]:
@@ -49,8 +51,9 @@ def judge_answers(
     for item in items:
         distinct.setdefault(item.response_sha256, item)
     stored = store.stored(distinct, client.model, client.prompt_sha256)
-    reused = sum(1 for v in stored.values() if v.judged)
-    pending = [item for sha, item in distinct.items() if not (sha in stored and stored[sha].judged)]
+    final = {sha: v for sha, v in stored.items() if v.judged}
+    reused = len(final)
+    pending = [item for sha, item in distinct.items() if sha not in final]
     judged = failed = 0
     for batch in chunks(pending, batch_size):
         verdicts = client.judge(batch)
@@ -60,8 +63,9 @@ def judge_answers(
                 "it was given (or in another order)"
             )
         store.record_many(verdicts, client.model, client.prompt_sha256, judge_kind=client.kind)
+        final.update((v.response_sha256, v) for v in verdicts)
         judged += sum(1 for v in verdicts if v.judged)
         failed += sum(1 for v in verdicts if not v.judged)
         if on_batch is not None:
             on_batch(JudgingOutcome(len(distinct), reused, judged, failed), verdicts)
-    return JudgingOutcome(len(distinct), reused, judged, failed)
+    return JudgingOutcome(len(distinct), reused, judged, failed, final)

@@ -7,6 +7,8 @@ answer is never judged twice, across audits, re-runs and resumes. Without a judg
 default) the step returns at once and calls nothing.
 """
 
+from collections import Counter
+
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -125,13 +127,10 @@ def _judge_partition(
         outcome = judge_answers(judgements, client, items, batch_size, on_batch=on_batch)
     except JudgePermanentError as exc:
         raise Failure(f"judge {client.model!r}: {exc}", allow_retries=False) from None
-    stored = judgements.stored(
-        {i.response_sha256 for i in items}, client.model, client.prompt_sha256
+    classes = Counter(
+        v.judge_class.value if v.judge_class is not None else v.status
+        for v in outcome.verdicts.values()
     )
-    classes: dict[str, int] = {}
-    for verdict in stored.values():
-        name = verdict.judge_class.value if verdict.judge_class is not None else verdict.status
-        classes[name] = classes.get(name, 0) + 1
     return {
         "judge_kind": client.kind,
         "judge_model": client.model,
