@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -15,17 +14,8 @@ def add_arguments(executions: argparse.ArgumentParser) -> None:
     executions.add_argument("--csv", type=Path, help="write CSV here instead of printing")
 
 
-def write_csv_atomically(frame, path: Path) -> None:
-    """The whole file or, on any error, none: written beside `path`, then renamed over it."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        frame.to_csv(partial, index=False)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def run(args) -> int:
+    from beacon_pipelines.atomic_file import write_atomically
     from beacon_pipelines.cli.reading import existing_store_url
     from beacon_pipelines.instance.errors import InstanceUnavailableError
     from beacon_pipelines.plan import AuditIdError, check_audit_id
@@ -50,7 +40,8 @@ def run(args) -> int:
     frame = executions_for_export(frame)
     if args.csv:
         try:
-            write_csv_atomically(for_csv(frame), args.csv)  # as executions.csv writes it
+            cells = for_csv(frame)  # as executions.csv writes them
+            write_atomically(args.csv, lambda partial: cells.to_csv(partial, index=False))
         except OSError as exc:
             print(f"beacon executions: error: cannot write {args.csv}: {exc.strerror}",
                   file=sys.stderr)

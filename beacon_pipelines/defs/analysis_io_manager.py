@@ -4,12 +4,11 @@ reader never sees a half-written value (two analyses of one audit may overlap)."
 
 from __future__ import annotations
 
-import os
-import uuid
-
 from dagster import ConfigurableIOManagerFactory, InitResourceContext
 from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from pydantic import Field
+
+from beacon_pipelines.atomic_file import write_atomically
 
 
 class AtomicPickleIOManager(PickledObjectFilesystemIOManager):
@@ -22,12 +21,8 @@ class AtomicPickleIOManager(PickledObjectFilesystemIOManager):
         return super().load_partitions(context)
 
     def dump_to_path(self, context, obj, path) -> None:
-        partial = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
-        try:
-            super().dump_to_path(context, obj, partial)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        dump = super().dump_to_path
+        write_atomically(path, lambda partial: dump(context, obj, partial))
 
 
 class AnalysisIOManager(ConfigurableIOManagerFactory):
