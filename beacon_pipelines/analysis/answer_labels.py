@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from beacon_pipelines.analysis.response_class import ResponseClass
+from beacon_pipelines.analysis.response_class import WITHHELD_VALUES, ResponseClass
 from beacon_pipelines.analysis.utf8_file import read_utf8_text
 
 if TYPE_CHECKING:  # the frame comes from the caller; checking a file needs no pandas
@@ -34,7 +34,6 @@ NOTE_COLUMN = "note"
 CLASS_ALIASES = {"evasion": ResponseClass.PARTIAL_REFUSAL.value}
 REVIEWER, CLASSIFIER = "reviewer", "classifier"
 _CLASSES = tuple(c.value for c in ResponseClass)
-_REFUSING = (ResponseClass.REFUSAL.value, ResponseClass.PARTIAL_REFUSAL.value)
 
 
 class LabelFileError(ValueError):
@@ -205,5 +204,5 @@ def apply_labels(answers: pd.DataFrame, labels: AnswerLabels, audit_id: str) -> 
     out.iloc[rows, columns["confidence"]] = 1.0
     out.iloc[rows, columns["cues"]] = [label.note for label in labels.labels]
     out.iloc[rows, columns["words"]] = ""
-    out["withheld"] = out["response_class"].isin(_REFUSING)
+    out["withheld"] = out["response_class"].isin(WITHHELD_VALUES)
     return out

@@ -36,6 +36,7 @@ from beacon_pipelines.analysis.judge_classes import (
     has_judgements,
     judge_identity,
 )
+from beacon_pipelines.analysis.response_class import WITHHELD_VALUES
 from beacon_pipelines.analysis.risk import (
     DIVERGENT_SIMILARITY,
     INSUFFICIENT,
@@ -54,7 +55,6 @@ from beacon_pipelines.analysis.similarity_choice import default_similarity
 from beacon_pipelines.analysis.tone import TONE_GAP, hedging_share
 
 KEY = ["model", "region", "question_id", "sample"]
-REFUSING = (ResponseClass.REFUSAL.value, ResponseClass.PARTIAL_REFUSAL.value)
 FAILURE = ResponseClass.TECHNICAL_FAILURE.value
 SUBSTANTIVE = ResponseClass.SUBSTANTIVE.value
 MIN_STORY_WORDS = 8  # distinct content words an answer needs for its narrative to be compared
@@ -137,7 +137,7 @@ def classify_answers(
     answers["failed_over"] = answers["served_region"].notna() & (
         answers["served_region"] != answers["requested_region"]
     )
-    answers["withheld"] = answers["response_class"].isin(REFUSING)
+    answers["withheld"] = answers["response_class"].isin(WITHHELD_VALUES)
     if "language" not in answers.columns:
         answers["language"] = None  # executions from before languages were recorded
     return answers

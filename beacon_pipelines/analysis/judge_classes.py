@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from beacon_pipelines.analysis.response_class import ResponseClass
+from beacon_pipelines.analysis.response_class import WITHHELD_VALUES, ResponseClass
 
 if TYPE_CHECKING:  # the frames come from the caller
     import pandas as pd
@@ -35,7 +35,6 @@ JUDGE_CLASSES = (
     ResponseClass.PARTIAL_REFUSAL.value,
 )
 _FAILURE = ResponseClass.TECHNICAL_FAILURE.value
-_REFUSING = (ResponseClass.REFUSAL.value, ResponseClass.PARTIAL_REFUSAL.value)
 
 
 class JudgementsError(ValueError):
@@ -119,7 +118,7 @@ def apply_judgements(answers: pd.DataFrame, judgements: pd.DataFrame | None) -> 
     if "class_source" in out.columns:  # answers classified with explain=True
         out.loc[judged, "class_source"] = JUDGE
         out.loc[judged, "confidence"] = float("nan")
-    out["withheld"] = out["response_class"].isin(_REFUSING)
+    out["withheld"] = out["response_class"].isin(WITHHELD_VALUES)
     return out
 
 

@@ -14,3 +14,7 @@ class ResponseClass(enum.StrEnum):
     REFUSAL = "refusal"
     PARTIAL_REFUSAL = "partial_refusal"  # SpeechMap's EVASIVE
     TECHNICAL_FAILURE = "technical_failure"
+
+
+# The classes that withhold an answer (the `withheld` column), as the values frames hold.
+WITHHELD_VALUES = (ResponseClass.REFUSAL.value, ResponseClass.PARTIAL_REFUSAL.value)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from beacon_pipelines.analysis.audit_analysis import AuditAnalysis
+from beacon_pipelines.analysis.response_class import WITHHELD_VALUES
 from beacon_pipelines.analysis.risk import ORDER
 
 RISK_LEVELS = ORDER  # least worrying first
 MAX_FINDINGS = 8
-_REFUSING = ("refusal", "partial_refusal")
 
 
 def risk_level(value: object) -> str | None:
@@ -61,7 +61,7 @@ def derived_findings(analysis: AuditAnalysis) -> list[str]:
     first = answers.sort_values("sample").groupby(["model", "question_id", "region"]).head(1)
     for (model, question_id), group in first.groupby(["model", "question_id"], sort=True):
         classes = dict(zip(group["region"], group["response_class"], strict=True))
-        refusing = sorted(r for r, c in classes.items() if c in _REFUSING)
+        refusing = sorted(r for r, c in classes.items() if c in WITHHELD_VALUES)
         answering = sorted(r for r, c in classes.items() if c == "substantive")
         if refusing and answering:
             withheld = ", ".join(f"{r} ({classes[r].replace('_', ' ')})" for r in refusing)
