@@ -260,8 +260,22 @@ class AuditJudge:
         """What judgements are stored under (the kind only says how they were reached)."""
         return self.model, self.prompt_sha256
 
+    @classmethod
+    def of(cls, client) -> AuditJudge:
+        """The record of a judge client (judge.client.JudgeClient)."""
+        return cls(client.kind, client.model, client.prompt_sha256)
+
     def describe(self) -> str:
         return f"{self.kind} judge {self.model!r} (prompt sha256 {self.prompt_sha256[:12]}…)"
+
+    def check_same(self, audit_id: str, given: AuditJudge) -> None:
+        """AuditJudgeConflictError unless `given` stores its judgements under this key: an
+        audit judged partly by one judge and partly by another would not analyse as one."""
+        if given.key != self.key:
+            raise AuditJudgeConflictError(
+                f"audit {audit_id!r} is judged by {self.describe()}, not {given.describe()}: "
+                "resume it with the same judge, or start a new audit"
+            )
 
 
 @dataclass(frozen=True)
@@ -832,12 +846,10 @@ class ExecutionStore:
             except IntegrityError:
                 pass  # recorded concurrently by another partition of the same audit
             existing = self.audit_judge(audit_id)
-        if existing is not None and existing.key != judge.key:
-            raise AuditJudgeConflictError(
-                f"audit {audit_id!r} is judged by {existing.describe()}, not "
-                f"{judge.describe()}: resume it with the same judge, or start a new audit"
-            )
-        return existing or judge
+        if existing is None:
+            return judge
+        existing.check_same(audit_id, judge)
+        return existing
 
     def partition_answers(self, audit_id: str, model: str, region: str) -> list[StoredAnswer]:
         """The succeeded executions of one (model, region) of an audit, without pandas (the

@@ -226,12 +226,7 @@ def check_audit_judge(store: ExecutionStore, audit_id: str, judge) -> None:
             f"audit {audit_id!r} is judged by {recorded.describe()}: resume it with the same "
             f"--judge {recorded.kind} --judge-model {recorded.model}"
         )
-    given = AuditJudge(judge.kind, judge.model, judge.prompt_sha256)
-    if given.key != recorded.key:
-        raise AuditJudgeConflictError(
-            f"audit {audit_id!r} is judged by {recorded.describe()}, not {given.describe()}: "
-            "resume it with the same judge, or start a new audit"
-        )
+    recorded.check_same(audit_id, AuditJudge.of(judge))
 
 
 def run_audit(

@@ -80,7 +80,7 @@ def build_judgements_asset(catalog: Catalog, inference: AssetsDefinition) -> Ass
                 f"audit {audit_id!r} was planned with another catalog than the one loaded: the "
                 "questions sent to the judge would not be the ones asked", allow_retries=False,
             )
-        audit_judge = AuditJudge(client.kind, client.model, client.prompt_sha256)
+        audit_judge = AuditJudge.of(client)
         try:
             execution_store.set_audit_judge(audit_id, audit_judge)
         except AuditJudgeConflictError as exc:
