@@ -20,10 +20,9 @@ def add_arguments(compare: argparse.ArgumentParser) -> None:
     )
 
 
-def shared_judge(store, plans):
+def shared_judge(judges):
     """The LLM judge both audits were classified by, or None: a class change between two
     audits means something only when one classifier (or one judge and prompt) decided both."""
-    judges = [store.audit_judge(plan.audit_id) for plan in plans]
     if judges[0] is not None and judges[1] is not None and judges[0].key == judges[1].key:
         return judges[0]
     return None
@@ -76,8 +75,8 @@ def run(args) -> int:
         catalog = load_catalog(args.catalog)
         store = ExecutionStore(existing_store_url(args.audit_a))
         plans = [complete_plan(store, audit_id) for audit_id in (args.audit_a, args.audit_b)]
-        judge = shared_judge(store, plans)
-        judged = [store.audit_judge(p.audit_id) is not None for p in plans]
+        judges = [store.audit_judge(p.audit_id) for p in plans]
+        judge = shared_judge(judges)
         comparison = compare_two_audits(*(_compared(store, p, catalog, judge) for p in plans))
         written = write_comparison(comparison, args.out.resolve(), beacon_pipelines.__version__)
         store.dispose()
@@ -104,7 +103,7 @@ def run(args) -> int:
     if judge is not None:
         print(f"classes: LLM judge {judge.model} (prompt sha256 {judge.prompt_sha256[:12]}) "
               "for both audits")
-    elif any(judged):
+    elif any(j is not None for j in judges):
         print("classes: the classifier's for both audits (they were not judged by the same "
               "judge and prompt, so the judge's classes would not compare)")
     print(f"comparison: {written['comparison.html']}")
