@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from beacon_pipelines.analysis.response_class import ResponseClass
 from beacon_pipelines.judge.verdict import JUDGE_FAILED, JUDGED, JudgeVerdict
-from beacon_pipelines.store import ExecutionStore, StoreError, create_tables
+from beacon_pipelines.store import ExecutionStore, create_tables
 from beacon_pipelines.stored_text import UntrustedText
 
 if TYPE_CHECKING:
@@ -58,12 +58,7 @@ judgements = sa.Table(
 
 class JudgementStore:
     def __init__(self, url: str, retry_s: float = 30.0):
-        try:
-            self._base = ExecutionStore(url, retry_s=retry_s)
-        except StoreError as exc:  # its message names the execution store
-            message = str(exc).replace("the execution store URL (BEACON_STORE_URL)",
-                                       "the judgement store URL")
-            raise StoreError(message.replace("execution store", "judgement store")) from None
+        self._base = ExecutionStore(url, retry_s, name="judgement store", url_source="")
         self.engine = self._base.engine
         self._created = False
 

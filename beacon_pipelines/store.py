@@ -391,14 +391,23 @@ class ExecutionStore:
     """`retry_s`: how long an operation keeps retrying a dropped connection before it fails
     with a StoreError (a database restart or failover takes seconds)."""
 
-    def __init__(self, url: str, retry_s: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        retry_s: float = 30.0,
+        name: str = "execution store",
+        url_source: str = f" ({STORE_URL_ENV})",
+    ):
+        """`name` and `url_source` (where the URL came from) are what errors call the store:
+        the judgement store is this store under another name."""
         self.retry_s = retry_s
+        self.name = name
         try:
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError:
             # The URL may hold a password: never echo it.
             raise StoreError(
-                f"the execution store URL ({STORE_URL_ENV}) is not a SQLAlchemy URL; expected "
+                f"the {name} URL{url_source} is not a SQLAlchemy URL; expected "
                 "e.g. postgresql+psycopg2://user:password@host:5432/db or sqlite:///path.db"
             ) from None
         safe = parsed.render_as_string(hide_password=True)
@@ -406,7 +415,7 @@ class ExecutionStore:
             dialect = parsed.get_dialect()  # an unknown scheme ("pg://") fails here
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
             raise StoreError(
-                f"cannot use the execution store at {safe}: {_one_line(exc)}; expected "
+                f"cannot use the {name} at {safe}: {_one_line(exc)}; expected "
                 "postgresql+psycopg2://... or sqlite:///..."
             ) from None
         kwargs: dict = {}
@@ -416,7 +425,7 @@ class ExecutionStore:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise StoreError(
-                        f"cannot create the folder of the execution store {parsed.database}: "
+                        f"cannot create the folder of the {name} {parsed.database}: "
                         f"{exc.strerror}"
                     ) from None
             kwargs["connect_args"] = {"timeout": 30}
@@ -429,7 +438,7 @@ class ExecutionStore:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
             raise StoreError(
-                f"cannot use the execution store at {safe}: {_one_line(exc)}"
+                f"cannot use the {name} at {safe}: {_one_line(exc)}"
                 + ("; use postgresql+psycopg2://..." if "psycopg" in str(exc) else "")
             ) from None
         if parsed.get_backend_name() == "sqlite":
@@ -451,7 +460,7 @@ class ExecutionStore:
             _add_missing_indexes(conn)
 
         create_tables(
-            self.engine, metadata, "execution store", self.retry_s, _CREATE_LOCK_KEY, upgrade
+            self.engine, metadata, self.name, self.retry_s, _CREATE_LOCK_KEY, upgrade
         )
         self._created = True
         return self
@@ -469,7 +478,7 @@ class ExecutionStore:
                     if isinstance(exc, IntegrityError):
                         raise
                     raise StoreError(
-                        f"execution store at {self.display_url}: {what} failed: {_one_line(exc)}"
+                        f"{self.name} at {self.display_url}: {what} failed: {_one_line(exc)}"
                     ) from None
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
