@@ -67,7 +67,11 @@ def parse_model_map(text: str) -> dict[str, str]:
     return mapping
 
 
-def check_base_url(url: str, where: str = "base URL") -> str:
+def check_base_url(
+    url: str, where: str = "base URL", key_flag: str = "--openai-api-key-env"
+) -> str:
+    """The URL without a trailing slash, or BackendError saying what is wrong (`key_flag`:
+    the option that gives the API key instead)."""
     parsed = _split(url)
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BackendError(
@@ -81,8 +85,7 @@ def check_base_url(url: str, where: str = "base URL") -> str:
         raise BackendError(
             ErrorKind.BAD_REQUEST,
             f"{where} {display_url(url)!r} cannot carry user info, a query or a fragment "
-            "(each request appends its path to it); give an API key with "
-            "--openai-api-key-env NAME",
+            f"(each request appends its path to it); give an API key with {key_flag} NAME",
         )
     return url.rstrip("/")
 

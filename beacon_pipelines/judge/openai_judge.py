@@ -75,10 +75,9 @@ class OpenAIJudge:
         sleep: Callable[[float], None] = time.sleep,
     ):
         try:
-            self.base_url = check_base_url(base_url, "judge base URL")
+            self.base_url = check_base_url(base_url, "judge base URL", "--judge-api-key-env")
         except BackendError as exc:
-            message = str(exc).replace("--openai-api-key-env", "--judge-api-key-env")
-            raise JudgeConfigError(message) from None
+            raise JudgeConfigError(str(exc)) from None
         if concurrency < 1:
             raise JudgeConfigError(f"judge concurrency {concurrency} must be >= 1")
         self.model = model
