@@ -22,9 +22,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from beacon_pipelines.backends.base import ErrorKind
-from beacon_pipelines.backends.modal.backend import ModalClient, classify_modal_error
+from beacon_pipelines.backends.modal.backend import (
+    ModalClient,
+    cancel_call,
+    classify_modal_error,
+    describe_error,
+)
 from beacon_pipelines.backends.modal.credentials import TOKEN_ID_ENV, TOKEN_SECRET_ENV
-from beacon_pipelines.backends.modal.deployment import DEFAULT_APP_NAME
+from beacon_pipelines.backends.modal.deployment import (
+    DEFAULT_APP_NAME,
+    EXECUTION_TIMEOUT_S,
+    STARTUP_TIMEOUT_S,
+)
 from beacon_pipelines.judge.client import JudgePermanentError
 from beacon_pipelines.judge.prompt import JudgePrompt, data_block, load_prompt
 from beacon_pipelines.judge.registry import JudgeConfig, JudgeConfigError
@@ -41,13 +50,8 @@ BACKOFF_BASE_S = 2.0
 MAX_WAIT_S = 60.0
 # A call may wait for a cold start (weights from the volume, vLLM load) and then its run:
 # the class's startup_timeout plus its timeout.
-CALL_DEADLINE_S = 900.0 + 600.0
+CALL_DEADLINE_S = STARTUP_TIMEOUT_S + EXECUTION_TIMEOUT_S
 _PERMANENT = (ErrorKind.AUTH, ErrorKind.NOT_FOUND, ErrorKind.BAD_REQUEST)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or "(no message)"
-    return f"{type(exc).__name__}: {text[:300]}"
 
 
 class ModalJudge:
@@ -179,7 +183,7 @@ class ModalJudge:
         try:
             reply = call.get(timeout=self.deadline_s)
         except builtins.TimeoutError:
-            _cancel(call)
+            cancel_call(call)
             raise _Transient(
                 f"no reply from the Modal judge within {self.deadline_s:g} s; the call was "
                 "cancelled"
@@ -187,7 +191,7 @@ class ModalJudge:
         except Exception as exc:
             self._raise(exc, "running")
         except BaseException:
-            _cancel(call)  # interrupted: nobody will collect this reply
+            cancel_call(call)  # interrupted: nobody will collect this reply
             raise
         return self._replies(reply)
 
@@ -207,25 +211,18 @@ class ModalJudge:
     def _raise(self, exc: Exception, doing: str):
         kind = classify_modal_error(exc)
         where = f"{self.app_name}/{JUDGE_CLASS_NAME} (model {self.model})"
+        failure = f"the Modal judge {where} failed {doing} the call: {describe_error(exc, 300)}"
         if kind in _PERMANENT:
             hint = {
                 ErrorKind.AUTH: f"check {TOKEN_ID_ENV}/{TOKEN_SECRET_ENV}",
                 ErrorKind.NOT_FOUND: "deploy it with `beacon modal deploy`",
                 ErrorKind.BAD_REQUEST: "redeploy the app, or judge with the model it serves",
             }[kind]
-            raise JudgePermanentError(
-                f"the Modal judge {where} failed {doing} the call: {_describe(exc)}; {hint}"
-            ) from None
-        raise _Transient(f"the Modal judge {where} failed {doing} the call: {_describe(exc)}") \
-            from None
+            raise JudgePermanentError(f"{failure}; {hint}") from None
+        raise _Transient(failure) from None
 
 
 class _Transient(Exception):
     """A whole call failed in a way another call may not (timeout, throttling, an outage)."""
 
 
-def _cancel(call) -> None:
-    try:
-        call.cancel()
-    except Exception:  # best effort
-        pass

@@ -98,9 +98,10 @@ def classify_modal_error(exc: BaseException) -> ErrorKind:
     return ErrorKind.UNAVAILABLE
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException, limit: int = 500) -> str:
+    """An exception from Modal as one bounded line: its type and the start of its message."""
     text = str(exc).strip() or "(no message)"
-    return f"{type(exc).__name__}: {text[:500]}"
+    return f"{type(exc).__name__}: {text[:limit]}"
 
 
 class ModalClient:
@@ -296,15 +297,17 @@ class ModalBackend:
                 message = (
                     f"Modal app {self.app_name!r} has no deployed class {name!r} (model {model}, "
                     f"region {region}): deploy it with `beacon modal deploy` using this catalog "
-                    f"({_describe(exc)})"
+                    f"({describe_error(exc)})"
                 )
             elif kind is ErrorKind.AUTH:
                 message = (
                     f"Modal rejected the credentials in {TOKEN_ID_ENV}/{TOKEN_SECRET_ENV} while "
-                    f"looking up {self.app_name}/{name}: {_describe(exc)}"
+                    f"looking up {self.app_name}/{name}: {describe_error(exc)}"
                 )
             else:
-                message = f"cannot look up Modal class {self.app_name}/{name}: {_describe(exc)}"
+                message = (
+                    f"cannot look up Modal class {self.app_name}/{name}: {describe_error(exc)}"
+                )
             raise BackendError(kind, message) from None
         self._handles[name] = handle
         return handle
@@ -322,7 +325,8 @@ class ModalBackend:
             call = handle().generate.spawn(payload)
         except Exception as exc:
             raise BackendError(
-                classify_modal_error(exc), f"cannot start {model} in {target}: {_describe(exc)}"
+                classify_modal_error(exc),
+                f"cannot start {model} in {target}: {describe_error(exc)}",
             ) from None
         call_id = _call_id(call)
         receipt = {CALL_ID: call_id} if call_id else {}
@@ -355,7 +359,7 @@ class ModalBackend:
                     "next attempt collects its reply if it has arrived"
                 )
             else:
-                _cancel(call)
+                cancel_call(call)
                 if tracked:
                     ledger.call_closed(call_id, CANCELLED)
                 message = f"{deadline}; the call was cancelled"
@@ -365,13 +369,13 @@ class ModalBackend:
                 ledger.call_closed(call_id, FAILED)
             raise BackendError(
                 classify_modal_error(exc),
-                f"{model} in {target} failed: {_describe(exc)}",
+                f"{model} in {target} failed: {describe_error(exc)}",
                 extra=receipt,
             ) from None
         except BaseException:
             # Interrupted (the audit was cancelled, Ctrl-C): nobody will collect this reply, so
             # the GPU time it would still bill is stopped.
-            _cancel(call)
+            cancel_call(call)
             if tracked:
                 ledger.call_closed(call_id, CANCELLED)
             raise
@@ -433,7 +437,7 @@ class ModalBackend:
 
     def _cancel_by_id(self, call_id: str) -> None:
         try:
-            _cancel(self._call_from_id(call_id))
+            cancel_call(self._call_from_id(call_id))
         except Exception:  # best effort: finding the call failed
             pass
 
@@ -444,10 +448,11 @@ def _call_id(call) -> str | None:
     return call_id if isinstance(call_id, str) and call_id else None
 
 
-def _cancel(call) -> None:
+def cancel_call(call) -> None:
+    """Cancel a spawned call, best effort (its deadline or an interrupt already gave it up)."""
     try:
         call.cancel()
-    except Exception:  # best effort: the deadline already failed the call
+    except Exception:  # best effort
         pass
 
 
