@@ -820,13 +820,6 @@ def _switch_rates(script: np.ndarray, seg: np.ndarray, chosen: np.ndarray, n: in
     return np.where(letters >= 2, rate, 0.0)
 
 
-def _csr(block: tuple[np.ndarray, np.ndarray, np.ndarray], n: int, width: int) -> sp.csr_matrix:
-    rows, cols, values = block
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return sp.csr_matrix((values, cols, indptr), shape=(n, width))
-
-
 def _row_products(
     asked: tuple[np.ndarray, np.ndarray, np.ndarray],
     which: np.ndarray,

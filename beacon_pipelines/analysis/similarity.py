@@ -10,7 +10,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import combinations, repeat
+from itertools import repeat
 
 import numpy as np
 
@@ -34,12 +34,6 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
-
-
-def pairwise_jaccard(texts: dict[str, str | None]) -> dict[tuple[str, str], float]:
-    """Similarity of every pair of labelled texts, keys sorted in the order given."""
-    tokens = {label: content_tokens(text) for label, text in texts.items()}
-    return {(x, y): jaccard(tokens[x], tokens[y]) for x, y in combinations(tokens, 2)}
 
 
 def term_counts(text: str | None) -> Counter:
