@@ -69,7 +69,8 @@ class AnalysisOptions:
     # An answer served outside its requested region says nothing about that region.
     exclude_failed_over: bool = True
     classifier: ResponseClassifier | None = None
-    # Any object with similarity(a, b) -> [0, 1] and a name; default: default_similarity().
+    # Any object with a name and similarities(a, b) (every pair at once) or similarity(a, b),
+    # each in [0, 1]; default: default_similarity().
     similarity: object | None = None
     # A reviewer's risk level per (model, question_id): it decides that question's level.
     reviews: dict[tuple[str, str], str] = field(default_factory=dict)
