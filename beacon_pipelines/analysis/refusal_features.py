@@ -390,27 +390,27 @@ def _entry_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _hashed_blocks(
-    strings: Sequence[str], config: FeatureConfig, regions: tuple[str, ...] = ("open", "body")
+    strings: Sequence[str], config: FeatureConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The n-gram blocks of each string, (rows, columns, values) by row: "body" reads the
     whole (normalised) string, "open" its first opening_chars code points."""
     codes, lengths = _normalised_batch(strings)
-    return _blocks(codes, lengths, config, regions)
+    return _blocks(codes, lengths, config)
 
 
 def _blocks(
-    codes: np.ndarray, lengths: np.ndarray, config: FeatureConfig, regions: tuple[str, ...]
+    codes: np.ndarray, lengths: np.ndarray, config: FeatureConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """_hashed_blocks of strings already normalised and laid end to end.
 
     Both regions hash an n-gram to the same bucket, the opening's moved by half the table, so
     a text no longer than the opening has its opening block for free: its body block, moved.
     Only longer texts have their openings counted apart."""
-    return _blocks_of_keys(_ngram_keys(codes, lengths, config), lengths, config, regions)
+    return _blocks_of_keys(_ngram_keys(codes, lengths, config), lengths, config)
 
 
 def _blocks_of_keys(
-    ngram_keys, lengths: np.ndarray, config: FeatureConfig, regions: tuple[str, ...]
+    ngram_keys, lengths: np.ndarray, config: FeatureConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """_blocks, given the _ngram_keys of the texts."""
     n = len(lengths)
@@ -418,14 +418,10 @@ def _blocks_of_keys(
     keys = _sorted_by_text([k for _, k in grams], padded_starts, lengths + 2, sentinel)
     body = _sorted_block(keys, n, config.bits, 1.0)[:3]
     blocks = {"body": body}
-    if "open" not in regions:
-        return blocks
     short = lengths <= config.opening_chars
     if short.all():  # every opening is its text's body, moved and weighted
         blocks["open"] = (body[0], _opening_columns(body[1], config.bits),
                           body[2] * config.opening_weight)
-        if "body" not in regions:
-            del blocks["body"]
         return blocks
     own = short[body[0]]
     opening_keys = [
@@ -439,8 +435,6 @@ def _blocks_of_keys(
     cols = _opening_columns(np.concatenate((body[1][own], long_block[1])), config.bits)
     values = np.concatenate((body[2][own], long_block[2])) * config.opening_weight
     blocks["open"] = (rows[order], cols[order], values[order])
-    if "body" not in regions:
-        del blocks["body"]
     return blocks
 
 
@@ -622,7 +616,7 @@ def _featurize(
     openings, body_blocks, scripts = [], [], []
     for start, end in _chunks(bodies, config):
         codes, lengths = _normalised_batch(bodies[start:end])
-        blocks = _blocks(codes, lengths, config, ("open", "body"))
+        blocks = _blocks(codes, lengths, config)
         for region, out in (("open", openings), ("body", body_blocks)):
             rows, cols, values = blocks[region]
             out.append((rows + start, cols, values))
