@@ -33,6 +33,7 @@ from beacon_pipelines.analysis.intervals import wilson_interval
 from beacon_pipelines.analysis.judge_agreement import judge_summary
 from beacon_pipelines.analysis.judge_classes import (
     apply_judgements,
+    check_judgements,
     has_judgements,
     judge_identity,
 )
@@ -496,6 +497,9 @@ def analyze_audit(
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
     answers = classify_answers(executions, classifier, question_texts, explain=True)
+    # Checked once, here: each use below takes the frame as checked.
+    if has_judgements(options.judgements):
+        check_judgements(options.judgements)
     # Precedence: a reviewer's label > the judge's class > the classifier's.
     answers = apply_judgements(answers, options.judgements)
     labels = options.labels
