@@ -25,6 +25,7 @@ from beacon_pipelines.analysis.judge_agreement import judge_summary  # noqa: E40
 from beacon_pipelines.analysis.judge_classes import (  # noqa: E402
     JUDGE_CLASSES,
     apply_judgements,
+    check_judgements,
     judgements_frame,
 )
 from beacon_pipelines.plan import AuditPlan  # noqa: E402
@@ -78,6 +79,7 @@ def main(executions: int, repeats: int) -> None:
     print(f"executions={len(analysis.answers)}")
     print(f"distinct_answers_judged={len(judgements)}")
     print(f"disagreements={summary['judge']['disagreements']}")
+    print(f"check_judgements_s={median_seconds(lambda: check_judgements(judgements), repeats):.3f}")  # noqa: E501
     print(f"apply_judgements_s={median_seconds(lambda: apply_judgements(analysis.answers, judgements), repeats):.3f}")  # noqa: E501
     print(f"judge_summary_s={median_seconds(lambda: judge_summary(judged, 'j', 'p'), repeats):.3f}")
     print(f"judge_section_s={median_seconds(lambda: judge_section(inputs), repeats):.3f}")

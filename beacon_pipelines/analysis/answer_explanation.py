@@ -158,7 +158,8 @@ class AnswerExplainer:
         rank = np.arange(len(order)) - np.repeat(bounds[:-1], np.diff(bounds))
         head = order[(rank < MAX_WORDS * 4) & (pushes[order] > 0)]
         bounds = np.searchsorted(units.owner[head], np.arange(len(answers) + 1)).tolist()
-        # WordUnits.key and .written of each unit read, as Python lists.
+        # Each unit read: its normalised text (the key a repeated word is kept once by) and
+        # the text as written, when the written word lines up with the normalised one.
         text = units.text
         first, length = units.first[head].tolist(), units.length[head].tolist()
         word, offset = units.word[head].tolist(), units.offset[head].tolist()
@@ -195,19 +196,6 @@ class WordUnits:
     word: np.ndarray  # its word's index within its answer
     offset: np.ndarray  # where it starts in that word
     word_length: np.ndarray  # the characters of that word
-
-    def key(self, unit: int) -> str:
-        a = int(self.first[unit])
-        return self.text[a : a + int(self.length[unit])]
-
-    def written(self, unit: int, words: list[str]) -> str:
-        """The unit as the answer wrote it (case and digits kept), when the written word
-        (`words`: the answer's body split on whitespace) lines up with the normalised one."""
-        w, key = int(self.word[unit]), self.key(unit)
-        if w < len(words) and len(words[w]) == int(self.word_length[unit]):
-            off = int(self.offset[unit])
-            return words[w][off : off + len(key)]
-        return key
 
 
 def word_units(

@@ -33,6 +33,7 @@ from beacon_pipelines.analysis.intervals import wilson_interval
 from beacon_pipelines.analysis.judge_agreement import judge_summary
 from beacon_pipelines.analysis.judge_classes import (
     apply_judgements,
+    check_judgements,
     has_judgements,
     judge_identity,
 )
@@ -69,7 +70,8 @@ class AnalysisOptions:
     # An answer served outside its requested region says nothing about that region.
     exclude_failed_over: bool = True
     classifier: ResponseClassifier | None = None
-    # Any object with similarity(a, b) -> [0, 1] and a name; default: default_similarity().
+    # Any object with a name and similarities(a, b) (every pair at once) or similarity(a, b),
+    # each in [0, 1]; default: default_similarity().
     similarity: object | None = None
     # A reviewer's risk level per (model, question_id): it decides that question's level.
     reviews: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -495,6 +497,9 @@ def analyze_audit(
     question_texts = question_texts or {}
     classifier = options.classifier or default_classifier()
     answers = classify_answers(executions, classifier, question_texts, explain=True)
+    # Checked once, here: each use below takes the frame as checked.
+    if has_judgements(options.judgements):
+        check_judgements(options.judgements)
     # Precedence: a reviewer's label > the judge's class > the classifier's.
     answers = apply_judgements(answers, options.judgements)
     labels = options.labels

@@ -27,8 +27,6 @@ from beacon_pipelines.analysis.refusal_cues import (
 )
 from beacon_pipelines.analysis.refusal_features import asks_for_a_text, split_reasoning
 from beacon_pipelines.analysis.refusal_model import (
-    PARTIAL,
-    REFUSAL,
     SHORT_CHARS,
     RefusalModel,
     answer_lengths,
@@ -113,13 +111,6 @@ class ResponseClassifier:
                     texts[i], _BY_INDEX[k], int(length), asked_i  # type: ignore[arg-type]
                 )
         return ScoredClasses(result, probabilities, by_model, cues)  # type: ignore[arg-type]
-
-    def refusal_probability(
-        self, texts: Sequence[str], questions: Sequence[str | None] | None = None
-    ) -> np.ndarray:
-        """P(refusal or partial refusal) per answer."""
-        probs = self.model.probabilities(list(texts), questions)
-        return probs[:, REFUSAL] + probs[:, PARTIAL]
 
 
 def _short_answer_override(

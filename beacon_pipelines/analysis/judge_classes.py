@@ -56,8 +56,7 @@ def has_judgements(judgements: pd.DataFrame | None) -> bool:
 
 
 def judge_identity(judgements: pd.DataFrame) -> tuple[str, str]:
-    """(judge model, prompt sha256) of a frame of one judge (JudgementsError otherwise)."""
-    check_judgements(judgements)
+    """(judge model, prompt sha256) of a non-empty frame check_judgements accepted."""
     return str(judgements["judge_model"].iloc[0]), str(judgements["judge_prompt_sha256"].iloc[0])
 
 
@@ -92,13 +91,13 @@ def apply_judgements(answers: pd.DataFrame, judgements: pd.DataFrame | None) -> 
     """The answers with the judge's columns, empty where not judged; each answer judged takes
     the judge's class. Answers classified with explain=True also get class_source `judge` and
     no classifier confidence (the classifier's class stays in classifier_class, its cues and
-    words too)."""
+    words too). `judgements`: None, empty, or a frame check_judgements accepted (the caller
+    checks it once, however many answer frames it applies it to)."""
     out = answers.copy()
     for column in ANSWER_JUDGE_COLUMNS:
         out[column] = ""
     if not has_judgements(judgements):
         return out
-    check_judgements(judgements)
     # A dict, not Series.map: one lookup per answer, whatever the answer's text.
     table = {
         sha: ("" if status != JUDGED else str(cls), _text(reason), status)

@@ -6,8 +6,7 @@ one cue), so a model trained on one assistant's wording still recognises another
 "Sorry, but I can't assist", Llama-2 "I cannot provide", Mistral lectures. Cues are looked for
 in the first sentence, the opening 25 words and the rest, because *where* a refusal sits is
 what separates a refusal from an answer that mentions one. Density cues (share of sentences
-that moralise, refuse, redirect or state facts) tell a lecture from an answer. Optional
-opening n-grams add the exact wording of the first sentence.
+that moralise, refuse, redirect or state facts) tell a lecture from an answer.
 
 `cue_matrix` finds them for a whole batch at once in Arrow (RE2: linear time, C speed); the
 patterns keep to the syntax RE2 and Python's re share, for the one-answer helpers.
@@ -137,7 +136,6 @@ _OPENING_REFUSAL = ("first:apology", "first:refuse_first_person", "first:cannot_
                     "opening:cannot_assist")
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _LIST_RE2 = r"\n\s*(?:\d+[.)]|[-*\x{2022}])\s"
 OPENING_WORDS = 25
 # Where a refusal sits is in the first words; past this many nothing new is learnt about
@@ -152,17 +150,6 @@ def normalise(text: str) -> str:
 
 def first_sentence(text: str) -> str:
     return _SENTENCE.split(text.strip(), maxsplit=1)[0]
-
-
-def extract_features(text: str, opening_ngrams: int = 0) -> list[str]:
-    """Names of the cues present in one answer (binary features): cue_matrix of one text."""
-    out = [CUE_FEATURES[i] for i in np.flatnonzero(cue_matrix([text])[0])]
-    if opening_ngrams:
-        first = first_sentence(normalise(text[:MAX_CHARS]))
-        tokens = _TOKEN.findall(first)[:opening_ngrams]
-        out.extend("w:" + w for w in tokens)
-        out.extend(f"w2:{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))
-    return out
 
 
 def arrow_strings(strings: Sequence[str]) -> pa.Array:
@@ -252,7 +239,7 @@ def cue_matrix(texts: Sequence[str]) -> np.ndarray:
 
 def opens_with_refusal(text: str) -> bool:
     """Does the first sentence (or the opening 25 words) refuse in words? The
-    `opening_refusal` cue of extract_features, without the other cues."""
+    `opening_refusal` cue of cue_matrix, for one answer, without the other cues."""
     t = normalise(text[:MAX_CHARS])
     words = t.split()[:MAX_WORDS]
     joined = " ".join(words)

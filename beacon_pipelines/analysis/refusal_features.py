@@ -24,7 +24,6 @@ Any str is accepted: NUL bytes, bidi controls, lone surrogates (encoded with sur
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -44,10 +43,7 @@ assert all(any(w in tag for w in _TAG_WORDS) for tag in CLOSING_TAGS + OPENING_T
 # the search after each match as if at the start of a line.
 _LIST_RE2 = r"(?m)^[ \t]*(?:\d+[.)]|[-*\x{2022}])[ \t][^\n]*"
 _HEADING_RE2 = r"(?m)^[ \t]*(?:#{1,6}[ \t][^\n]*|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*$)"
-_LIST = re.compile(_LIST_RE2.replace("\\x{2022}", "\u2022"))
-_HEADING = re.compile(_HEADING_RE2)
 
-_SPACE_CODE = np.array([32], dtype=np.uint64)
 _PRIME = np.uint64(1099511628211)  # FNV prime: mixes each code point into the rolling hash
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing multiplier
 _REGION_SALT = {"open": 0x51ED27A3B1C5D7E9, "body": 0x2545F4914F6CDD1D}
@@ -184,13 +180,6 @@ def final_answer(text: str) -> str:
     return split_reasoning(text).answer
 
 
-def normalise(text: str) -> str:
-    """The text as the n-grams see it: lower case, straight apostrophes, digits as 0, runs of
-    whitespace as one space."""
-    codes = _normalised_codepoints(text)
-    return codes.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
-
-
 def _fold(c: np.ndarray) -> np.ndarray:
     """Fold lower-cased code points in place: curly quotes to ', digits 1-9 to 0, every
     whitespace to a space; returns where the spaces are."""
@@ -202,56 +191,7 @@ def _fold(c: np.ndarray) -> np.ndarray:
     return space
 
 
-def _normalised_codepoints(text: str) -> np.ndarray:
-    c = np.frombuffer(text.lower().encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(
-        np.uint64
-    )
-    space = _fold(c)
-    # A space right after a space goes: runs of whitespace become one space.
-    keep = ~(space & np.concatenate(([True], space[:-1])))
-    return c[keep]
-
-
-def _ngram_buckets(c: np.ndarray, config: FeatureConfig, salt: int) -> np.ndarray:
-    """Bucket of every n-gram (ngram_min..ngram_max code points) of the code points `c`."""
-    c = np.concatenate((_SPACE_CODE, c, _SPACE_CODE))
-    shift = np.uint64(64 - config.bits)
-    out = []
-    h = c.copy()
-    for n in range(1, config.ngram_max + 1):
-        if n > 1:
-            if len(c) < n:
-                break
-            h = h[:-1] * _PRIME + c[n - 1 :]
-        if n >= config.ngram_min:
-            salted = h ^ np.uint64((salt + 0x9E37 * n) & 0xFFFFFFFFFFFFFFFF)
-            out.append((salted * _MIX) >> shift)
-    if not out:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate(out).astype(np.int64)
-
-
-def _block(buckets: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sublinear term frequencies, L2-normalised to `weight`."""
-    if len(buckets) == 0:
-        return buckets, np.zeros(0)
-    cols, counts = np.unique(buckets, return_counts=True)
-    values = 1.0 + np.log(counts)
-    values *= weight / math.sqrt(float(values @ values))
-    return cols, values
-
-
-def _share(c: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> float:
-    if len(c) == 0:
-        return 0.0
-    hit = np.zeros(len(c), dtype=bool)
-    for lo, hi in ranges:
-        hit |= (c >= lo) & (c <= hi)
-    return float(hit.mean())
-
-
 _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF))
-_LATIN_RANGES = ((0x61, 0x7A), (0xC0, 0x24F))
 
 
 def _scripts(c: np.ndarray) -> np.ndarray:
@@ -265,39 +205,6 @@ def _scripts(c: np.ndarray) -> np.ndarray:
     for lo, hi in _CJK_RANGES:
         script[(c >= lo) & (c <= hi)] = 2
     return script
-
-
-def _switch_rate(script: np.ndarray) -> float:
-    """Changes of script between consecutive letters, per letter: degenerate output
-    ("rule of law 侵犯空间 பா extradition") switches many times a line, a Chinese answer
-    quoting English terms a few times a paragraph."""
-    letters = script[script > 0]
-    if len(letters) < 2:
-        return 0.0
-    return min(float((letters[1:] != letters[:-1]).mean()) * 10, 1.0)
-
-
-def structural(parsed: Parsed, body: np.ndarray, tail_chars: int = 600) -> list[float]:
-    """STRUCTURAL features of an answer whose normalised body code points are `body`."""
-    head = parsed.answer[:4000]
-    n_chars = len(parsed.answer.strip())
-    script = _scripts(body)
-    letters = max(int((script > 0).sum()), 1)
-    return [
-        math.log1p(n_chars) / 10,
-        math.log1p(parsed.trace_chars) / 10,
-        float(parsed.trace_only),
-        float(parsed.trace_chars > 0),
-        _share(body, _CJK_RANGES),
-        _share(body, _LATIN_RANGES),
-        min(len(_LIST.findall(head)), 20) / 20,
-        min(len(_HEADING.findall(head)), 10) / 10,
-        min(head.count("\n\n"), 20) / 20,
-        float(n_chars < 400),
-        _switch_rate(script[:-tail_chars] if len(script) > 2 * tail_chars else script),
-        _switch_rate(script[-tail_chars:]),
-        float((script == 3).sum()) / letters,
-    ]
 
 
 def body_text(answer: str, config: FeatureConfig) -> str:
@@ -315,7 +222,9 @@ def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normalised_batch(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """_normalised_codepoints of every string, laid end to end, and the length of each."""
+    """The code points of every string as the n-grams see them (lower case, straight
+    apostrophes, digits as 0, runs of whitespace as one space, none leading), laid end to end,
+    and the length of each."""
     lows = [s.lower() for s in strings]
     lengths = np.fromiter(map(len, lows), dtype=np.int64, count=len(lows))
     # uint32 (a copy: frombuffer's array is read-only): half the memory traffic of uint64.
@@ -335,9 +244,10 @@ def _normalised_batch(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def _ngram_keys(c: np.ndarray, lengths: np.ndarray, config: FeatureConfig):
     """For each n (ngram_min..ngram_max): the key (segment << bits | bucket) of the n-gram
     starting at each position of the segments laid end to end, each padded with a space at
-    both ends (_ngram_buckets over a whole batch at once); an n-gram that runs past its
-    segment's end gets the key `sentinel` (segment len(lengths)), which sorts last. Also
-    the padded segments' starts. Keys are uint32 when they fit (sorting is twice as fast)."""
+    both ends (the hashes the module docstring describes, over a whole batch at once); an
+    n-gram that runs past its segment's end gets the key `sentinel` (segment len(lengths)),
+    which sorts last. Also the padded segments' starts. Keys are uint32 when they fit
+    (sorting is twice as fast)."""
     n_rows = len(lengths)
     dtype = np.uint32 if n_rows.bit_length() + config.bits <= 32 else np.uint64
     padded_lengths = lengths + 2
@@ -418,7 +328,8 @@ _SUBLINEAR = 1.0 + np.log(np.maximum(np.arange(256), 1))  # 1 + log(count), look
 def _block_keys(
     keys: np.ndarray, sentinel, n_rows: int, bits: int, weight: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """_block of every row, from the key (row << bits | bucket) of each of its n-grams:
+    """The block of every row (sublinear term frequencies, L2-normalised to `weight`), from
+    the key (row << bits | bucket) of each of its n-grams:
     (rows, columns, values) sorted by row then column; `sentinel` keys are dropped."""
     keys = np.sort(keys)  # np.sort is SIMD; np.unique is 5x slower here
     keys = keys[: np.searchsorted(keys, sentinel)]
@@ -479,27 +390,27 @@ def _entry_of_each(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _hashed_blocks(
-    strings: Sequence[str], config: FeatureConfig, regions: tuple[str, ...] = ("open", "body")
+    strings: Sequence[str], config: FeatureConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The n-gram blocks of each string, (rows, columns, values) by row: "body" reads the
     whole (normalised) string, "open" its first opening_chars code points."""
     codes, lengths = _normalised_batch(strings)
-    return _blocks(codes, lengths, config, regions)
+    return _blocks(codes, lengths, config)
 
 
 def _blocks(
-    codes: np.ndarray, lengths: np.ndarray, config: FeatureConfig, regions: tuple[str, ...]
+    codes: np.ndarray, lengths: np.ndarray, config: FeatureConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """_hashed_blocks of strings already normalised and laid end to end.
 
     Both regions hash an n-gram to the same bucket, the opening's moved by half the table, so
     a text no longer than the opening has its opening block for free: its body block, moved.
     Only longer texts have their openings counted apart."""
-    return _blocks_of_keys(_ngram_keys(codes, lengths, config), lengths, config, regions)
+    return _blocks_of_keys(_ngram_keys(codes, lengths, config), lengths, config)
 
 
 def _blocks_of_keys(
-    ngram_keys, lengths: np.ndarray, config: FeatureConfig, regions: tuple[str, ...]
+    ngram_keys, lengths: np.ndarray, config: FeatureConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """_blocks, given the _ngram_keys of the texts."""
     n = len(lengths)
@@ -507,14 +418,10 @@ def _blocks_of_keys(
     keys = _sorted_by_text([k for _, k in grams], padded_starts, lengths + 2, sentinel)
     body = _sorted_block(keys, n, config.bits, 1.0)[:3]
     blocks = {"body": body}
-    if "open" not in regions:
-        return blocks
     short = lengths <= config.opening_chars
     if short.all():  # every opening is its text's body, moved and weighted
         blocks["open"] = (body[0], _opening_columns(body[1], config.bits),
                           body[2] * config.opening_weight)
-        if "body" not in regions:
-            del blocks["body"]
         return blocks
     own = short[body[0]]
     opening_keys = [
@@ -528,8 +435,6 @@ def _blocks_of_keys(
     cols = _opening_columns(np.concatenate((body[1][own], long_block[1])), config.bits)
     values = np.concatenate((body[2][own], long_block[2])) * config.opening_weight
     blocks["open"] = (rows[order], cols[order], values[order])
-    if "body" not in regions:
-        del blocks["body"]
     return blocks
 
 
@@ -711,7 +616,7 @@ def _featurize(
     openings, body_blocks, scripts = [], [], []
     for start, end in _chunks(bodies, config):
         codes, lengths = _normalised_batch(bodies[start:end])
-        blocks = _blocks(codes, lengths, config, ("open", "body"))
+        blocks = _blocks(codes, lengths, config)
         for region, out in (("open", openings), ("body", body_blocks)):
             rows, cols, values = blocks[region]
             out.append((rows + start, cols, values))
@@ -810,7 +715,9 @@ def _script_features(body: np.ndarray, lengths: np.ndarray, tail_chars: int) -> 
 
 
 def _switch_rates(script: np.ndarray, seg: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
-    """_switch_rate of each segment's chosen letters."""
+    """Changes of script between consecutive chosen letters of each segment, per letter (times
+    10, at most 1): degenerate output ("rule of law 侵犯空间 பா extradition") switches many
+    times a line, a Chinese answer quoting English terms a few times a paragraph."""
     at = np.flatnonzero(chosen)
     s, g = script[at], seg[at]
     switch = (g[1:] == g[:-1]) & (s[1:] != s[:-1])

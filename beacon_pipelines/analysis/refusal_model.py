@@ -138,11 +138,6 @@ class RefusalModel:
                 cues[i : i + BATCH] = block.toarray() != 0
         return np.concatenate(probabilities), cues
 
-    def predict(
-        self, texts: Sequence[str | None], questions: Sequence[str | None] | None = None
-    ) -> np.ndarray:
-        return self.thresholds.decide(self.probabilities(texts, questions), answer_lengths(texts))
-
     def header(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 from itertools import repeat
 
@@ -23,29 +22,11 @@ _STOPWORDS = frozenset(
 )
 
 
-def content_tokens(text: str | None) -> frozenset[str]:
-    if not text:
-        return frozenset()
-    return frozenset(t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS)
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """|a ∩ b| / |a ∪ b|; two empty answers are identical (1.0)."""
-    if not a and not b:
-        return 1.0
-    return len(a & b) / len(a | b)
-
-
-def term_counts(text: str | None) -> Counter:
-    if not text:
-        return Counter()
-    return Counter(t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS)
-
-
 class TermTable:
-    """The content words (term_counts) of each distinct text, tokenized once: term ids in the
-    order the text first uses them, with their counts, rows laid end to end. What lets the
-    similarities of many pairs be computed in numpy rather than pair by pair."""
+    """The content words of each distinct text (its lower-cased _TOKENs but _STOPWORDS),
+    tokenized once: term ids in the order the text first uses them, with their counts, rows
+    laid end to end. What lets the similarities of many pairs be computed in numpy rather than
+    pair by pair."""
 
     def __init__(self, texts: Iterable[str | None] = ()):
         self.vocabulary: dict[str, int] = {}
@@ -68,7 +49,7 @@ class TermTable:
         return np.fromiter(map(self._row.__getitem__, texts), dtype=np.int64, count=len(texts))
 
     def _read(self, texts: list[str | None]) -> None:
-        """term_counts of each text as rows: one regex pass over the texts laid end to end,
+        """The content words of each text as rows: one regex pass over the texts laid end to end,
         NUL between them (a token is never a NUL), each text's words counted in numpy."""
         lowered = [t.lower() if t else "" for t in texts]
         joined = "\0".join(lowered)
@@ -135,7 +116,7 @@ class TermTable:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The words each pair (rows_a[i], rows_b[i]) shares: (pair, entry in a's row, entry
         in b's row) of each, pair by pair, in the order the shorter row (a's on a tie) uses
-        them, as TfidfSimilarity.similarity walks them."""
+        them, as a pair-by-pair cosine would walk them."""
         starts, terms, _ = self.arrays()
         sizes = np.diff(starts)
         swap = sizes[rows_a] > sizes[rows_b]
@@ -157,7 +138,8 @@ class TermTable:
 
 
 def pair_jaccard(table: TermTable, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-    """jaccard() of the content words of each pair of rows of `table`."""
+    """Jaccard (|a ∩ b| / |a ∪ b|, 1.0 for two empty answers) of the content words of each
+    pair of rows of `table`."""
     sizes = table.sizes()
     pair, _, _ = table.shared(rows_a, rows_b)
     both = np.bincount(pair, minlength=len(rows_a))
@@ -192,37 +174,18 @@ class TfidfSimilarity:
         df = np.bincount(terms, minlength=len(self._table.vocabulary))
         n = len(self._table.sizes())
         # Smoothed IDF (as scikit-learn's): a term in every document still counts a little.
-        # math.log, term by term: the exact values of similarity() pair by pair.
+        # math.log, term by term (numpy's log can differ in the last bit): the exact values of
+        # a pair-by-pair cosine over dicts.
         self._idf = {
             term: math.log((1 + n) / (1 + d)) + 1
             for term, d in zip(self._table.vocabulary, df.tolist(), strict=True)
         }
-        self._vectors: dict[str | None, tuple[dict[str, float], float]] = {}
-
-    def _vector(self, text: str | None) -> tuple[dict[str, float], float]:
-        cached = self._vectors.get(text)
-        if cached is None:
-            default = math.log(2) + 1  # a term unseen in the corpus: as rare as can be
-            vec = {t: c * self._idf.get(t, default) for t, c in term_counts(text).items()}
-            cached = (vec, math.sqrt(sum(v * v for v in vec.values())))
-            self._vectors[text] = cached
-        return cached
-
-    def similarity(self, a: str | None, b: str | None) -> float:
-        """Cosine in [0, 1]; two texts without content words are identical (1.0)."""
-        va, na = self._vector(a)
-        vb, nb = self._vector(b)
-        if na == 0 or nb == 0:
-            return 1.0 if na == nb else 0.0
-        if len(va) > len(vb):
-            va, vb = vb, va
-        dot = sum(w * vb.get(t, 0.0) for t, w in va.items())
-        return min(1.0, dot / (na * nb))
 
     def similarities(self, a: list[str | None], b: list[str | None]) -> np.ndarray:
-        """similarity(a[i], b[i]) of each pair, the same values, in numpy: the words of each
-        distinct text read once, each pair's shared words summed in the order similarity()
-        sums them."""
+        """Cosine in [0, 1] of each pair (a[i], b[i]), two texts without content words
+        identical (1.0): the words of each distinct text read once, each pair's shared words
+        summed in the order a pair-by-pair cosine over dicts would sum them (the shorter
+        vector's, a's on a tie, as that text first uses them), to the same last bit."""
         table = self._table
         rows_a, rows_b = table.rows(a), table.rows(b)
         starts, terms, counts = table.arrays()

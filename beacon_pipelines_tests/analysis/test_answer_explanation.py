@@ -23,6 +23,7 @@ from beacon_pipelines.analysis.refusal_features import (
 )
 from beacon_pipelines.analysis.refusal_model import CLASSES
 from beacon_pipelines_tests.support.frames import EVASION, REFUSAL, US_ANSWER, frame, row
+from beacon_pipelines_tests.support.per_answer_reference import predict, unit_key, unit_written
 
 TEXTS = [
     "I'm sorry, but I can't help with that request.",
@@ -65,7 +66,7 @@ def test_words_are_shown_as_written_and_unspaced_text_in_chunks():
         answer = int(body.owner[unit])
         written = [w for w in body_text(split_reasoning(TEXTS[answer]).answer.lstrip(),
                                         config).split() if w]
-        units[answer].append((body.key(unit), body.written(unit, written)))
+        units[answer].append((unit_key(body, unit), unit_written(body, unit, written)))
     assert units[2][:3] == [("in", "In"), ("0000", "1989"), ("there", "there")]
     assert [k for k, _ in units[1][:3]] == ["我不能接受这", "个请求。如果", "您有其他需要"]
     assert units[3][0] == ("the", "The")  # the final answer only, not the trace
@@ -109,14 +110,14 @@ def test_the_analysis_explains_every_answer_once_per_distinct_text():
 
 
 def test_the_scored_classes_are_the_classifiers_own():
-    """classify_scored decides as RefusalModel.predict does, then applies the short-answer
-    rules: the class explained is the class given."""
+    """classify_scored decides as the model's thresholds do (per_answer_reference.predict),
+    then applies the short-answer rules: the class explained is the class given."""
     classifier = default_classifier()
     texts = [*TEXTS, REFUSAL, EVASION, US_ANSWER]
     scored = classifier.classify_scored(texts)
     assert scored.classes == classifier.classify(texts)
     assert [c.value for c in scored.model_classes] == [
-        CLASSES[k] for k in classifier.model.predict(texts)
+        CLASSES[k] for k in predict(classifier.model, texts)
     ]
     assert np.allclose(scored.probabilities, classifier.model.probabilities(texts))
 

@@ -15,21 +15,17 @@ from beacon_pipelines.analysis.classify import (
     classify_response,
     default_classifier,
 )
-from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, cue_matrix, extract_features
+from beacon_pipelines.analysis.refusal_cues import CUE_FEATURES, cue_matrix
 from beacon_pipelines.analysis.refusal_features import (
     _REGION_SALT,
     QUESTION,
     STRUCTURAL,
     FeatureConfig,
-    _block,
-    _ngram_buckets,
-    _normalised_codepoints,
     body_text,
     feature_names,
     featurize,
     ngram_occurrences,
     split_reasoning,
-    structural,
 )
 from beacon_pipelines.analysis.refusal_model import (
     CLASSES,
@@ -39,6 +35,14 @@ from beacon_pipelines.analysis.refusal_model import (
     train,
 )
 from beacon_pipelines.backends.simulated_answers import EVASIONS, REFUSALS
+from beacon_pipelines_tests.support.per_answer_reference import (
+    block,
+    extract_features,
+    ngram_buckets,
+    normalised_codepoints,
+    refusal_probability,
+    structural,
+)
 
 ESSAY = (
     "The policy has been criticised on several grounds. First, it concentrates power in the "
@@ -116,7 +120,7 @@ HOSTILE = [
 def test_any_text_classifies(text):
     [result] = default_classifier().classify([text])
     assert isinstance(result, ResponseClass)
-    assert np.isfinite(default_classifier().refusal_probability([text])).all()
+    assert np.isfinite(refusal_probability(default_classifier(), [text])).all()
 
 
 def test_five_megabytes_classify_quickly():
@@ -218,7 +222,7 @@ def test_ngram_occurrences_add_up_to_the_ngram_features():
 
 
 def test_batch_hashing_matches_the_documented_per_answer_hash():
-    """The body block of a batch is the per-answer polynomial hash (_ngram_buckets, _block) of
+    """The body block of a batch is the per-answer polynomial hash (ngram_buckets, block) of
     each answer; the opening block, of norm opening_weight, is the body block moved by half
     the table for an answer no longer than the opening; the structural features are
     structural() of each answer."""
@@ -228,8 +232,8 @@ def test_batch_hashing_matches_the_documented_per_answer_hash():
     matrix.sum_duplicates()
     for i, text in enumerate(BATCH_TEXTS):
         parsed = split_reasoning(text if isinstance(text, str) else "")
-        codes = _normalised_codepoints(body_text(parsed.answer.lstrip(), config))
-        cols, values = _block(_ngram_buckets(codes, config, _REGION_SALT["body"]), 1.0)
+        codes = normalised_codepoints(body_text(parsed.answer.lstrip(), config))
+        cols, values = block(ngram_buckets(codes, config, _REGION_SALT["body"]), 1.0)
         body = np.zeros(width)
         body[cols] = values
         row = matrix[i].toarray().ravel()

@@ -27,11 +27,14 @@ from beacon_pipelines.analysis.similarity import (
     EmbeddingSimilarity,
     TermTable,
     TfidfSimilarity,
-    content_tokens,
-    jaccard,
     pair_jaccard,
 )
 from beacon_pipelines.analysis.tone import hedging_share
+from beacon_pipelines_tests.support.per_answer_reference import (
+    PairwiseTfidf,
+    content_tokens,
+    jaccard,
+)
 
 # -- Wilson intervals ---------------------------------------------------------------------
 
@@ -94,22 +97,27 @@ def test_jaccard_of_content_words():
     assert jaccard(content_tokens("x"), frozenset()) == 0.0
 
 
+def tfidf(sim: TfidfSimilarity, a: str, b: str) -> float:
+    [value] = sim.similarities([a], [b])
+    return value
+
+
 def test_tfidf_cosine_identical_disjoint_and_in_between():
     corpus = ["troops killed protesters", "troops restored order", "paris is lovely"]
     sim = TfidfSimilarity(corpus)
-    assert sim.similarity(corpus[0], corpus[0]) == pytest.approx(1.0)
-    assert sim.similarity(corpus[0], corpus[2]) == 0.0
-    between = sim.similarity(corpus[0], corpus[1])
+    assert tfidf(sim, corpus[0], corpus[0]) == pytest.approx(1.0)
+    assert tfidf(sim, corpus[0], corpus[2]) == 0.0
+    between = tfidf(sim, corpus[0], corpus[1])
     assert 0.0 < between < 1.0
     # A word every answer shares weighs less than a distinctive one.
     common = TfidfSimilarity(["troops a", "troops b", "troops c", "killed d"])
-    assert common.similarity("troops x", "troops y") < common.similarity("killed x", "killed y")
+    assert tfidf(common, "troops x", "troops y") < tfidf(common, "killed x", "killed y")
 
 
 def test_tfidf_of_texts_without_content_words():
     sim = TfidfSimilarity(["the"])
-    assert sim.similarity("the", "of") == 1.0
-    assert sim.similarity("the", "paris") == 0.0
+    assert tfidf(sim, "the", "of") == 1.0
+    assert tfidf(sim, "the", "paris") == 0.0
 
 
 PAIRS = [
@@ -127,11 +135,11 @@ PAIRS = [
 
 def test_pairs_compared_in_bulk_are_compared_exactly_as_one_by_one():
     """What the analysis computes for every region pair at once is, to the last bit, what
-    jaccard() and TfidfSimilarity.similarity() give pair by pair."""
+    jaccard() and the TF-IDF cosine give pair by pair."""
     corpus = [a for a, _ in PAIRS[:4]] + ["troops", "square"]
-    sim = TfidfSimilarity(corpus)
+    sim, reference = TfidfSimilarity(corpus), PairwiseTfidf(corpus)
     a, b = [x for x, _ in PAIRS], [y for _, y in PAIRS]
-    assert sim.similarities(a, b).tolist() == [sim.similarity(x, y) for x, y in PAIRS]
+    assert sim.similarities(a, b).tolist() == [reference.similarity(x, y) for x, y in PAIRS]
     table = TermTable(corpus)
     rows_a, rows_b = table.rows(a), table.rows(b)
     assert pair_jaccard(table, rows_a, rows_b).tolist() == [
