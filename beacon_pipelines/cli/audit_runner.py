@@ -21,6 +21,7 @@ from beacon_pipelines.analysis.answer_labels import AnswerLabels, read_labels
 from beacon_pipelines.backends.batches import check_batch_size
 from beacon_pipelines.backends.openai_compatible import check_base_url
 from beacon_pipelines.catalog import Catalog, audit_environment, load_catalog
+from beacon_pipelines.cli import collector
 from beacon_pipelines.cli.backend_options import BackendSettings
 from beacon_pipelines.cli.judge_options import JudgeSettings
 from beacon_pipelines.cli.progress import AuditProgress, ProgressLine
@@ -486,7 +487,8 @@ def _start_worker(
         args=(defs, model, region, audit_id, run_config, log_path, job_name, instance),
         name=f"beacon-partition-{model}-{region}",
     )
-    process.start()
+    with collector.frozen_for_fork():
+        process.start()
     return process
 
 
@@ -513,6 +515,7 @@ def _start_workers(
         _wait_for_full_pool(instance, workers.values(), stop)
         if not stop.is_set():  # cancelled meanwhile: start nothing more
             workers.update(start(m, r) for m, r in partitions[first:])
+    collector.resume()  # start-up is over (`beacon` paused it: cli/collector.py)
     return workers
 
 

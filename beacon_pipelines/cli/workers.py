@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from beacon_pipelines.cli import collector
+
 # A worker's exit code: its run succeeded, failed, or was cancelled (beacon cancel, Ctrl-C,
 # Terminate in the UI).
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 3
@@ -85,6 +87,7 @@ def run_forked(
 ) -> None:
     """Body of a worker forked by `beacon audit`: its output goes to the partition's log file,
     its exit code says whether the run succeeded."""
+    collector.resume()  # what the parent froze for this fork stays out of its passes
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
