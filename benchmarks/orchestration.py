@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,25 @@ def prepare_home(root: Path) -> Path:
         instance.event_log_storage.get_concurrency_keys()
         instance.schedule_storage.all_instigator_state()
     return home
+
+
+@contextmanager
+def serving(home: Path):
+    """`beacon serve` on the home while the block runs: the audits started meanwhile run in
+    processes forked from it (beacon_pipelines/cli/warm_server.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEACON_")}
+    env["DAGSTER_HOME"] = str(home)
+    server = subprocess.Popen(
+        [str(BEACON), "serve"], cwd=home.parent, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        ready = server.stdout.readline()
+        if "ready" not in ready:
+            raise RuntimeError(f"beacon serve did not start: {ready!r}")
+        yield
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
 
 
 def run_audit_once(home: Path, partition_s: float, cap: int, audit_id: str) -> AuditTiming:
@@ -182,8 +203,13 @@ def read_timing(home: Path, audit_id: str, cap: int, partition_s: float, started
     )
 
 
-if __name__ == "__main__":  # one audit, for iterating: python benchmarks/orchestration.py 3
+# One audit, for iterating: python benchmarks/orchestration.py 3 [served]
+if __name__ == "__main__":
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
     with tempfile.TemporaryDirectory(prefix="beacon-bench-") as tmp:
-        home = prepare_home(Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tmp))
-        print(run_audit_once(home, seconds, 3, f"bench-{int(time.time())}"))
+        home = prepare_home(Path(tmp))
+        if "served" in sys.argv[2:]:
+            with serving(home):
+                print(run_audit_once(home, seconds, 3, f"bench-{int(time.time())}"))
+        else:
+            print(run_audit_once(home, seconds, 3, f"bench-{int(time.time())}"))

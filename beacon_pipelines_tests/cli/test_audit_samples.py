@@ -6,7 +6,7 @@ import pytest
 
 from beacon_pipelines.catalog import load_catalog
 from beacon_pipelines.cli.audit_runner import AuditInputError, AuditOptions, plan_audit
-from beacon_pipelines.cli.main import _parser
+from beacon_pipelines.cli.main import build_parser
 from beacon_pipelines.plan import MAX_EXECUTIONS, MAX_SAMPLES, build_plan
 
 
@@ -26,10 +26,11 @@ def test_samples_must_be_positive():
 
 
 def test_cli_passes_samples_and_refuses_zero(capsys):
-    assert _parser().parse_args(["audit", "--samples", "4"]).samples == 4
-    assert _parser().parse_args(["audit"]).samples == 5  # enough for a whole split to be evidence
+    assert build_parser().parse_args(["audit", "--samples", "4"]).samples == 4
+    # Enough for a whole split to be evidence.
+    assert build_parser().parse_args(["audit"]).samples == 5
     with pytest.raises(SystemExit) as exit_info:
-        _parser().parse_args(["audit", "--samples", "0"])
+        build_parser().parse_args(["audit", "--samples", "0"])
     assert exit_info.value.code == 2
     assert "--samples" in capsys.readouterr().err
 

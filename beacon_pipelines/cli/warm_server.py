@@ -1,0 +1,265 @@
+"""`beacon serve`: a process that keeps Dagster and Beacon imported for one Dagster home, so that
+a `beacon audit` on that instance starts its first partition without the ~1-1.5 s of imports
+and instance set-up a new Python process pays first.
+
+Each audit it is asked for runs in a child forked from it: the child takes the client's
+arguments, working folder, environment and terminal (serve_protocol.py), runs exactly the
+command `beacon audit` would have run, and reports its exit status. The child is an audit
+process like any other: its own process group (stopping the server stops no audit), its pid
+recorded as the audit's driver (`beacon cancel` reaches it), and the client's Ctrl-C forwarded
+to it. A client that disappears cancels its audit, as Ctrl-C would.
+
+When Beacon's own files change under it, the server sends the next client back to run the
+audit itself and restarts, so an audit never runs code older than the installed one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from beacon_pipelines.cli import collector
+from beacon_pipelines.cli.serve_protocol import (
+    STD_FDS,
+    MessageReader,
+    ProtocolError,
+    check_socket_path,
+    send_message,
+    socket_path,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# What `beacon audit` imports before its first partition starts, and what its analysis imports
+# once every answer is in.
+PRELOAD = (
+    "beacon_pipelines.cli.audit_runner",
+    "beacon_pipelines.cli.workers",
+    "beacon_pipelines.cli.interrupts",
+    "beacon_pipelines.cli.progress",
+    "beacon_pipelines.defs.audit_graph",
+    "beacon_pipelines.backends.simulated",
+    "beacon_pipelines.backends.openai_compatible",
+    "beacon_pipelines.backends.modal.backend",
+    "beacon_pipelines.judge.registry",
+)
+ACCEPT_POLL_S = 0.5  # how soon a finished audit's process is reaped, and a stop is noticed
+# Signals a client may forward to its audit: what a terminal or a process manager sends.
+FORWARDED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+WATCHED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".json", ".npz")
+
+
+class ServeError(Exception):
+    pass
+
+
+def code_fingerprint(root: Path = PACKAGE_DIR) -> tuple:
+    """Every file Beacon runs or reads from its package, with its size and modification time."""
+    return tuple(
+        sorted(
+            (str(path.relative_to(root)), stat.st_mtime_ns, stat.st_size)
+            for path in root.rglob("*")
+            if path.suffix in WATCHED_SUFFIXES
+            and "__pycache__" not in path.parts
+            and (stat := path.stat())
+        )
+    )
+
+
+def preload(home: Path) -> None:
+    """Import what an audit needs and open the instance once (its storage modules load on
+    first use). Nothing that depends on the environment is built here: each audit reads its
+    own (catalog, store URL, backend settings) when it runs."""
+    from dagster import DagsterInstance
+
+    from beacon_pipelines.cli.audit_runner import ANALYSIS_MODULES
+    from beacon_pipelines.cli.main import build_parser
+    from beacon_pipelines.instance.creation_lock import instance_creation_lock
+
+    for name in (*PRELOAD, *ANALYSIS_MODULES):
+        importlib.import_module(name)
+    build_parser()  # imports every subcommand's module
+    with instance_creation_lock(home), DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.event_log_storage.get_concurrency_keys()
+
+
+class WarmServer:
+    def __init__(
+        self,
+        home: Path,
+        restart_argv: Sequence[str],
+        say: Callable[[str], None] = print,
+        watched: Path = PACKAGE_DIR,
+    ):
+        self.home = Path(home)
+        self.path = socket_path(self.home)
+        self.restart_argv = list(restart_argv)
+        self.say = say
+        self.watched = watched
+        self.fingerprint = code_fingerprint(watched)
+
+    def bind(self) -> socket.socket:
+        try:
+            check_socket_path(self.path)
+        except ProtocolError as exc:
+            raise ServeError(str(exc)) from None
+        if self.path.exists() or self.path.is_symlink():
+            if _answers(self.path):
+                raise ServeError(f"a beacon serve already runs for {self.home} ({self.path})")
+            self.path.unlink()  # left by a server that was killed
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # owner-only from the start: it runs code as this user
+        try:
+            listener.bind(str(self.path))
+        finally:
+            os.umask(old_umask)
+        listener.listen(16)
+        listener.settimeout(ACCEPT_POLL_S)
+        return listener
+
+    def serve(self, listener: socket.socket) -> None:
+        """For ever (until interrupted): one forked child per client. Restarts (exec) when
+        Beacon's files changed, after sending that client back to run its audit itself."""
+        while True:
+            self._reap()
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(None)
+            if code_fingerprint(self.watched) != self.fingerprint:
+                self._restart(listener, connection)
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                _run_child(connection)  # never returns
+            connection.close()
+            self.say(f"beacon serve: audit process {pid} started")
+
+    def close(self, listener: socket.socket) -> None:
+        listener.close()
+        self._unlink()
+
+    def _restart(self, listener: socket.socket, connection: socket.socket) -> None:
+        with connection:
+            send_message(connection, {"stale": "Beacon's files changed; the server restarts"})
+        self.close(listener)
+        self.say("beacon serve: Beacon's files changed since start: restarting")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # The audits running keep running: they are this process's children, and stay so.
+        os.execv(sys.executable, [sys.executable, *self.restart_argv])
+
+    def _reap(self) -> None:
+        # Any child, not a list kept here: after a restart (exec) the audits started before
+        # it are still this process's children.
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            self.say(f"beacon serve: audit process {pid} ended (exit {code})")
+
+    def _unlink(self) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _answers(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def _run_child(connection: socket.socket) -> None:
+    """The forked audit process: take over the client's request, run it, report, exit."""
+    code = 1
+    try:
+        os.setpgid(0, 0)  # Ctrl-C in the server's terminal is not meant for this audit
+        for signum in FORWARDED_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        reader = MessageReader(connection)
+        request = reader.read(max_fds=len(STD_FDS))
+        argv = _take_request(request, reader.fds)
+        send_message(connection, {"pid": os.getpid()})
+        _watch_client(reader)
+        code = _run_command(argv)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            send_message(connection, {"exit": code})
+        except OSError:
+            pass  # the client is gone: its audit stopped as on Ctrl-C, said above
+    except BaseException:  # noqa: BLE001 - whatever happened goes to the user's stderr
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _take_request(request: dict | None, fds: list[int]) -> list[str]:
+    if request is None or len(fds) != len(STD_FDS):
+        raise ProtocolError("the client sent no request, or not its three standard streams")
+    argv, cwd, env = request.get("argv"), request.get("cwd"), request.get("env")
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise ProtocolError("argv must be a list of strings")
+    if not isinstance(cwd, str) or not isinstance(env, dict):
+        raise ProtocolError("cwd must be a string and env an object")
+    for target, fd in zip(STD_FDS, fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    encoding = request.get("encoding") or None
+    sys.stdin = open(0, closefd=False, encoding=encoding)  # noqa: SIM115 - lives as the process
+    sys.stdout = open(1, "w", closefd=False, encoding=encoding, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", closefd=False, encoding=encoding, buffering=1)  # noqa: SIM115
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in env.items()})
+    return argv
+
+
+def _watch_client(reader: MessageReader) -> None:
+    """Signals the client forwards are raised here; a client gone is a Ctrl-C."""
+
+    def watch() -> None:
+        while True:
+            try:
+                message = reader.read()
+            except (OSError, ProtocolError):
+                message = None
+            if message is None:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            signum = message.get("signal")
+            if signum in FORWARDED_SIGNALS:
+                os.kill(os.getpid(), signum)
+
+    threading.Thread(target=watch, name="beacon-serve-client", daemon=True).start()
+
+
+def _run_command(argv: list[str]) -> int:
+    from beacon_pipelines.cli.main import run_command
+
+    collector.pause()
+    try:
+        code = run_command(argv)
+    except SystemExit as exc:  # argparse's usage errors and --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code
