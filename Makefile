@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
 
-.PHONY: install audit test dev bench lint clean
+.PHONY: install audit serve test dev bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Beacon needs Python 3.11+"'
@@ -27,6 +27,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 audit: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/beacon audit $(ARGS)
+
+# Keeps Dagster loaded for this instance: `make audit` started meanwhile skips its start-up.
+serve: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/beacon serve
 
 lint: install
 	$(BIN)/ruff check .
