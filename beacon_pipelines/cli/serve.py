@@ -25,7 +25,10 @@ def run(args) -> int:
 
     try:
         home = ensure_dagster_home()
-        server = WarmServer(home, restart_argv=["-m", "beacon_pipelines.cli", "serve"])
+        # Flushed line by line: its output is a log, often a pipe or a file.
+        server = WarmServer(
+            home, restart_argv=["-m", "beacon_pipelines.cli", "serve"], say=_say
+        )
         listener = server.bind()
     except (ServeError, InstanceUnavailableError, OSError) as exc:
         print(f"beacon serve: error: {exc}", file=sys.stderr)
@@ -34,11 +37,14 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         preload(home)
-        print(f"beacon serve: ready for audits on {home} ({server.path}); Ctrl-C stops")
-        sys.stdout.flush()
+        _say(f"beacon serve: ready for audits on {home} ({server.path}); Ctrl-C stops")
         server.serve(listener)
     except KeyboardInterrupt:
-        print("beacon serve: stopped; the audits it started go on")
+        _say("beacon serve: stopped; the audits it started go on")
     finally:
         server.close(listener)
     return EXIT_OK
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)

@@ -19,6 +19,7 @@ import importlib
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import traceback
@@ -50,6 +51,7 @@ PRELOAD = (
     "beacon_pipelines.judge.registry",
 )
 ACCEPT_POLL_S = 0.5  # how soon a finished audit's process is reaped, and a stop is noticed
+REQUEST_TIMEOUT_S = 10.0
 # Signals a client may forward to its audit: what a terminal or a process manager sends.
 FORWARDED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 WATCHED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".json", ".npz")
@@ -133,15 +135,35 @@ class WarmServer:
                 connection, _ = listener.accept()
             except TimeoutError:
                 continue
+            with connection:
+                self._take(listener, connection)
+
+    def _take(self, listener: socket.socket, connection: socket.socket) -> None:
+        if code_fingerprint(self.watched) != self.fingerprint:
+            self._restart(listener, connection)
+        # A local client sends its request at once; one that does not is not waited for long.
+        connection.settimeout(REQUEST_TIMEOUT_S)
+        reader = MessageReader(connection)
+        argv = None
+        try:
+            _check_peer(connection)
+            request = reader.read(max_fds=len(STD_FDS))
+            # None: a probe (another `beacon serve` checking whether this one is alive).
+            argv = None if request is None else _checked_request(request, reader.fds)
+        except (OSError, ProtocolError) as exc:
+            self.say(f"beacon serve: refused a request: {exc}")
+        try:
+            if argv is None:
+                return
             connection.settimeout(None)
-            if code_fingerprint(self.watched) != self.fingerprint:
-                self._restart(listener, connection)
             pid = os.fork()
             if pid == 0:
                 listener.close()
-                _run_child(connection)  # never returns
-            connection.close()
-            self.say(f"beacon serve: audit process {pid} started")
+                _run_child(connection, reader, request, argv)  # never returns
+        finally:
+            for fd in reader.fds:  # the child has its own copies
+                os.close(fd)
+        self.say(f"beacon serve: audit process {pid} started")
 
     def close(self, listener: socket.socket) -> None:
         listener.close()
@@ -188,17 +210,42 @@ def _answers(path: Path) -> bool:
     return True
 
 
-def _run_child(connection: socket.socket) -> None:
-    """The forked audit process: take over the client's request, run it, report, exit."""
+def _check_peer(connection: socket.socket) -> None:
+    """The socket is owner-only already; where the system says who connected, check it too."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    _, uid, _ = struct.unpack("3i", credentials)
+    if uid != os.getuid():
+        raise ProtocolError(f"a client of user id {uid}, not this server's ({os.getuid()})")
+
+
+def _checked_request(request: dict, fds: list[int]) -> list[str]:
+    if len(fds) != len(STD_FDS):
+        raise ProtocolError("the request did not carry the client's three standard streams")
+    argv, cwd, env = request.get("argv"), request.get("cwd"), request.get("env")
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise ProtocolError("argv must be a list of strings")
+    if not isinstance(cwd, str) or not isinstance(env, dict):
+        raise ProtocolError("cwd must be a string and env an object")
+    return argv
+
+
+def _run_child(
+    connection: socket.socket, reader: MessageReader, request: dict, argv: list[str]
+) -> None:
+    """The forked audit process: take over the client's streams, folder and environment, run
+    its command, report the exit status, exit."""
     code = 1
     try:
         os.setpgid(0, 0)  # Ctrl-C in the server's terminal is not meant for this audit
         for signum in FORWARDED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        reader = MessageReader(connection)
-        request = reader.read(max_fds=len(STD_FDS))
-        argv = _take_request(request, reader.fds)
+        _take_over(request, reader.fds)
+        reader.fds = []
         send_message(connection, {"pid": os.getpid()})
         _watch_client(reader)
         code = _run_command(argv)
@@ -214,14 +261,7 @@ def _run_child(connection: socket.socket) -> None:
         os._exit(code)
 
 
-def _take_request(request: dict | None, fds: list[int]) -> list[str]:
-    if request is None or len(fds) != len(STD_FDS):
-        raise ProtocolError("the client sent no request, or not its three standard streams")
-    argv, cwd, env = request.get("argv"), request.get("cwd"), request.get("env")
-    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
-        raise ProtocolError("argv must be a list of strings")
-    if not isinstance(cwd, str) or not isinstance(env, dict):
-        raise ProtocolError("cwd must be a string and env an object")
+def _take_over(request: dict, fds: list[int]) -> None:
     for target, fd in zip(STD_FDS, fds, strict=True):
         os.dup2(fd, target)
         os.close(fd)
@@ -229,10 +269,9 @@ def _take_request(request: dict | None, fds: list[int]) -> list[str]:
     sys.stdin = open(0, closefd=False, encoding=encoding)  # noqa: SIM115 - lives as the process
     sys.stdout = open(1, "w", closefd=False, encoding=encoding, buffering=1)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False, encoding=encoding, buffering=1)  # noqa: SIM115
-    os.chdir(cwd)
+    os.chdir(request["cwd"])
     os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in env.items()})
-    return argv
+    os.environ.update({str(k): str(v) for k, v in request["env"].items()})
 
 
 def _watch_client(reader: MessageReader) -> None:

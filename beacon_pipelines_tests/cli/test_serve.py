@@ -25,7 +25,7 @@ from beacon_pipelines.cli.serve_protocol import (
 )
 from beacon_pipelines.cli.warm_server import code_fingerprint
 from beacon_pipelines.store import ExecutionStore, default_store_url
-from beacon_pipelines_tests.conftest import cli_env
+from beacon_pipelines_tests.conftest import PROJECT_DIR, cli_env
 from beacon_pipelines_tests.support.audit_files import write_sim_config
 from beacon_pipelines_tests.support.beacon_cli import beacon
 
@@ -41,12 +41,17 @@ class Server:
             args, cwd=cwd, env=cli_env(home), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
-        self.lines: list[str] = []
+        self.all_lines: list[str] = []
+        self.since = 0  # lines before this were said during earlier tests
         threading.Thread(target=self._collect, daemon=True).start()
+
+    @property
+    def lines(self) -> list[str]:
+        return self.all_lines[self.since:]
 
     def _collect(self) -> None:
         for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
+            self.all_lines.append(line.rstrip("\n"))
 
     def wait_for(self, text: str, count: int = 1, timeout: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
@@ -61,14 +66,32 @@ class Server:
         return self.process.wait(timeout=30)
 
 
-@pytest.fixture
-def server(tmp_path, dagster_home):
-    served = Server([sys.executable, "-m", "beacon_pipelines.cli", "serve"], tmp_path,
-                    dagster_home)
+@pytest.fixture(scope="module")
+def served_home(tmp_path_factory) -> Path:
+    """One instance and one server for the tests of a served audit (each its own audit id):
+    a server takes ~3 s to load what it is there to keep loaded."""
+    home = tmp_path_factory.mktemp("served") / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_DIR / "dagster.yaml").read_text())
+    return home
+
+
+@pytest.fixture(scope="module")
+def module_server(served_home):
+    served = Server([sys.executable, "-m", "beacon_pipelines.cli", "serve"],
+                    served_home.parent, served_home)
     served.wait_for("ready for audits")
     yield served
-    assert served.stop() == 0, served.lines
-    assert not socket_path(dagster_home).exists()  # a stopped server leaves no socket behind
+    assert served.stop() == 0, served.all_lines
+    assert not socket_path(served_home).exists()  # a stopped server leaves no socket behind
+
+
+@pytest.fixture
+def server(module_server, served_home, monkeypatch) -> Server:
+    """The module's server, its output from this test on."""
+    monkeypatch.setenv("DAGSTER_HOME", str(served_home))
+    module_server.since = len(module_server.all_lines)
+    return module_server
 
 
 def _audit_args(tmp_path: Path, catalog: Path, audit_id: str, **sim) -> list[str]:
@@ -83,7 +106,7 @@ def _served_pids(server: Server) -> list[int]:
 
 @pytest.mark.integration
 def test_served_audit_runs_in_a_child_of_the_server_and_the_caller_imports_no_dagster(
-    tmp_path, dagster_home, small_catalog, server
+    tmp_path, served_home, small_catalog, server
 ):
     args = _audit_args(tmp_path, small_catalog, "served-1")
     # The caller, as `beacon` runs it; Dagster is what the server is there to have imported.
@@ -94,7 +117,7 @@ def test_served_audit_runs_in_a_child_of_the_server_and_the_caller_imports_no_da
         "sys.exit(code)\n"
     )
     caller = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=cli_env(dagster_home),
+        [sys.executable, "-c", script], cwd=tmp_path, env=cli_env(served_home),
         capture_output=True, text=True, timeout=240,
     )
     assert caller.returncode == 0, caller.stderr
@@ -104,7 +127,7 @@ def test_served_audit_runs_in_a_child_of_the_server_and_the_caller_imports_no_da
     assert (tmp_path / "served-1" / "report.html").exists()
     server.wait_for("ended (exit 0)")
     assert len(_served_pids(server)) == 1
-    store = ExecutionStore(default_store_url(dagster_home))
+    store = ExecutionStore(default_store_url(served_home))
     try:
         assert len(store.succeeded_keys("served-1")) == 2 * len(store.get_audit("served-1")
                                                                  .questions)
@@ -115,8 +138,8 @@ def test_served_audit_runs_in_a_child_of_the_server_and_the_caller_imports_no_da
 
 
 @pytest.mark.integration
-def test_a_served_audit_exits_with_the_audits_own_status(tmp_path, dagster_home, server):
-    refused = beacon(["audit", "--models", "no-such-model"], cwd=tmp_path, home=dagster_home)
+def test_a_served_audit_exits_with_the_audits_own_status(tmp_path, served_home, server):
+    refused = beacon(["audit", "--models", "no-such-model"], cwd=tmp_path, home=served_home)
     assert refused.returncode == 2
     assert "no-such-model" in refused.stderr
     server.wait_for("ended (exit 2)")
@@ -124,17 +147,17 @@ def test_a_served_audit_exits_with_the_audits_own_status(tmp_path, dagster_home,
 
 @pytest.mark.integration
 def test_ctrl_c_to_the_caller_cancels_the_served_audit(
-    tmp_path, dagster_home, small_catalog, server
+    tmp_path, served_home, small_catalog, server
 ):
     # Each answer takes ~20 s (0.5 s a token): the audit is mid-call when Ctrl-C comes.
     args = _audit_args(tmp_path, small_catalog, "served-2", latency={"per_token_s": 0.5})
     caller = subprocess.Popen(
         [sys.executable, "-m", "beacon_pipelines.cli", *args], cwd=tmp_path,
-        env=cli_env(dagster_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env(served_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
     server.wait_for(" started")
-    _until_running(dagster_home, "served-2")
+    _until_running(served_home, "served-2")
     caller.send_signal(signal.SIGINT)
     out, err = caller.communicate(timeout=30)
     assert caller.returncode == 130, err
@@ -143,20 +166,20 @@ def test_ctrl_c_to_the_caller_cancels_the_served_audit(
 
 
 @pytest.mark.integration
-def test_a_killed_caller_cancels_its_audit(tmp_path, dagster_home, small_catalog, server):
+def test_a_killed_caller_cancels_its_audit(tmp_path, served_home, small_catalog, server):
     args = _audit_args(tmp_path, small_catalog, "served-3", latency={"per_token_s": 0.5})
     caller = subprocess.Popen(
         [sys.executable, "-m", "beacon_pipelines.cli", *args], cwd=tmp_path,
-        env=cli_env(dagster_home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=cli_env(served_home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     server.wait_for(" started")
-    _until_running(dagster_home, "served-3")
+    _until_running(served_home, "served-3")
     caller.kill()
     caller.wait(timeout=10)
     # Nobody is left to report to: the audit stops as on Ctrl-C, its answers kept.
     server.wait_for("ended (exit 130)", timeout=30)
-    listed = beacon(["audits", "--json"], cwd=tmp_path, home=dagster_home)
+    listed = beacon(["audits", "--json"], cwd=tmp_path, home=served_home)
     audit = next(a for a in json.loads(listed.stdout) if a["audit_id"] == "served-3")
     assert audit["status"] == "cancelled"
 
@@ -190,19 +213,37 @@ def test_without_a_live_server_the_audit_runs_on_its_own(tmp_path, dagster_home,
 
 
 @pytest.mark.integration
-def test_beacon_no_serve_runs_the_audit_on_its_own(tmp_path, dagster_home, small_catalog, server):
+def test_beacon_no_serve_runs_the_audit_on_its_own(tmp_path, served_home, small_catalog, server):
     ran = beacon(_audit_args(tmp_path, small_catalog, "alone-2"), cwd=tmp_path,
-                 home=dagster_home, extra_env={"BEACON_NO_SERVE": "1"})
+                 home=served_home, extra_env={"BEACON_NO_SERVE": "1"})
     assert ran.returncode == 0, ran.stderr
-    assert _served_pids(server) == []
+    assert _served_pids(server) == [], server.all_lines
 
 
 @pytest.mark.integration
-def test_a_second_server_on_the_same_home_is_refused(tmp_path, dagster_home, server):
-    second = beacon(["serve"], cwd=tmp_path, home=dagster_home, timeout=60)
+def test_a_second_server_on_the_same_home_is_refused(tmp_path, served_home, server):
+    second = beacon(["serve"], cwd=tmp_path, home=served_home, timeout=60)
     assert second.returncode == 2
     assert "already runs" in second.stderr
-    assert socket_path(dagster_home).is_socket()  # the first one's socket is untouched
+    assert socket_path(served_home).is_socket()  # the first one's socket is untouched
+    # Its look at the first one started nothing there.
+    assert not [line for line in server.lines if "started" in line or "refused" in line]
+
+
+@pytest.mark.integration
+def test_a_request_without_the_callers_streams_is_refused_and_the_server_goes_on(
+    tmp_path, served_home, small_catalog, server
+):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+        raw.connect(str(socket_path(served_home)))
+        send_message(raw, {"argv": ["audit"], "cwd": str(tmp_path), "env": {}})
+        assert raw.recv(100) == b""  # closed without running anything
+    server.wait_for("refused a request: the request did not carry the client's three standard")
+    assert _served_pids(server) == []
+    ran = beacon(_audit_args(tmp_path, small_catalog, "after-refusal"), cwd=tmp_path,
+                 home=served_home)
+    assert ran.returncode == 0, ran.stderr
+    assert len(_served_pids(server)) == 1
 
 
 @pytest.mark.integration
