@@ -39,6 +39,9 @@ def run(args) -> int:
         preload(home)
         _say(f"beacon serve: ready for audits on {home} ({server.path}); Ctrl-C stops")
         server.serve(listener)
+    except InstanceUnavailableError as exc:
+        print(f"beacon serve: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _say("beacon serve: stopped; the audits it started go on")
     finally:

@@ -83,13 +83,19 @@ def preload(home: Path) -> None:
     from beacon_pipelines.cli.audit_runner import ANALYSIS_MODULES
     from beacon_pipelines.cli.main import build_parser
     from beacon_pipelines.instance.creation_lock import instance_creation_lock
+    from beacon_pipelines.instance.errors import explain, instance_errors
+    from beacon_pipelines.instance.postgres_probe import probe_instance_postgres
 
     for name in (*PRELOAD, *ANALYSIS_MODULES):
         importlib.import_module(name)
     build_parser()  # imports every subcommand's module
-    with instance_creation_lock(home), DagsterInstance.get() as instance:
-        instance.get_runs(limit=1)
-        instance.event_log_storage.get_concurrency_keys()
+    probe_instance_postgres(home)  # unreachable: said at once, not after Dagster's retries
+    try:
+        with instance_creation_lock(home), DagsterInstance.get() as instance:
+            instance.get_runs(limit=1)
+            instance.event_log_storage.get_concurrency_keys()
+    except instance_errors() as exc:
+        raise explain(exc, home) from None
 
 
 class WarmServer:

@@ -319,3 +319,21 @@ def test_the_fingerprint_sees_an_edit_and_a_new_file(tmp_path):
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts" / "judge.md").write_text("judge\n")
     assert len({before, edited, code_fingerprint(tmp_path)}) == 3
+
+
+@pytest.mark.integration
+def test_a_server_that_cannot_open_its_instance_says_why_and_leaves_no_socket(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_DIR / "deploy/dagster.postgres.yaml").read_text())
+    env = {k: v for k, v in cli_env(home).items() if not k.startswith("DAGSTER_PG_")}
+    started = subprocess.run(
+        [sys.executable, "-m", "beacon_pipelines.cli", "serve"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert started.returncode == 2
+    assert started.stderr.strip().splitlines() == [
+        f"beacon serve: error: cannot open the Dagster instance configured in "
+        f"{home / 'dagster.yaml'}: environment variable DAGSTER_PG_USERNAME is not set"
+    ]
+    assert not socket_path(home).exists()
