@@ -109,12 +109,10 @@ def orchestration(repeats: int, partition_s: float, cap: int) -> None:
     emit("partitions", cold[0].partitions)
     emit("cap", cap)
     emit("ideal_makespan_s", cold[0].ideal_s, "{:g}")
-    emit("makespan_s", median(r.makespan_s for r in served))
-    emit("makespan_ratio", median(r.makespan_ratio for r in served))
-    emit("first_step_s", median(r.first_step_s for r in served))
-    emit("makespan_cold_s", median(r.makespan_s for r in cold))
-    emit("makespan_ratio_cold", median(r.makespan_ratio for r in cold))
-    emit("first_step_cold_s", median(r.first_step_s for r in cold))
+    for suffix, mode_runs in (("", served), ("_cold", cold)):
+        emit(f"makespan{suffix}_s", median(r.makespan_s for r in mode_runs))
+        emit(f"makespan_ratio{suffix}", median(r.makespan_ratio for r in mode_runs))
+        emit(f"first_step{suffix}_s", median(r.first_step_s for r in mode_runs))
     both = cold + served
     emit("peak_inflight", max(r.peak_inflight for r in both))
     emit("slot_utilisation", median(r.slot_utilisation for r in served))
