@@ -244,7 +244,9 @@ def _normalised_batch(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def _ngram_keys(c: np.ndarray, lengths: np.ndarray, config: FeatureConfig):
     """For each n (ngram_min..ngram_max): the key (segment << bits | bucket) of the n-gram
     starting at each position of the segments laid end to end, each padded with a space at
-    both ends (the hashes the module docstring describes, over a whole batch at once); an
+    both ends (the hashes the module docstring describes, over a whole batch at once; the
+    recipe one n-gram at a time is beacon_pipelines_tests/support/per_answer_reference.py's
+    ngram_buckets, which a test holds this to bit for bit); an
     n-gram that runs past its segment's end gets the key `sentinel` (segment len(lengths)),
     which sorts last. Also the padded segments' starts. Keys are uint32 when they fit
     (sorting is twice as fast)."""

@@ -16,10 +16,7 @@ from beacon_pipelines.analysis.answer_explanation import WordUnits
 from beacon_pipelines.analysis.classify import ResponseClassifier
 from beacon_pipelines.analysis.refusal_cues import (
     CUE_FEATURES,
-    MAX_CHARS,
     cue_matrix,
-    first_sentence,
-    normalise,
 )
 from beacon_pipelines.analysis.refusal_features import (
     _CJK_RANGES,
@@ -126,18 +123,9 @@ def structural(parsed: Parsed, body: np.ndarray, tail_chars: int = 600) -> list[
 
 # -- refusal_cues: the cues of one answer ---------------------------------------------------
 
-_CUE_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def extract_features(text: str, opening_ngrams: int = 0) -> list[str]:
+def extract_features(text: str) -> list[str]:
     """Names of the cues present in one answer (binary features): cue_matrix of one text."""
-    out = [CUE_FEATURES[i] for i in np.flatnonzero(cue_matrix([text])[0])]
-    if opening_ngrams:
-        first = first_sentence(normalise(text[:MAX_CHARS]))
-        tokens = _CUE_TOKEN.findall(first)[:opening_ngrams]
-        out.extend("w:" + w for w in tokens)
-        out.extend(f"w2:{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))
-    return out
+    return [CUE_FEATURES[i] for i in np.flatnonzero(cue_matrix([text])[0])]
 
 
 # -- refusal_model and classify: one decision from the probabilities ------------------------
