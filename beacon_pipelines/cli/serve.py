@@ -29,23 +29,27 @@ def run(args) -> int:
         server = WarmServer(
             home, restart_argv=["-m", "beacon_pipelines.cli", "serve"], say=_say
         )
-        listener = server.bind()
+        server.claim()
     except (ServeError, InstanceUnavailableError, OSError) as exc:
         print(f"beacon serve: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # Stopped by a process manager as by Ctrl-C: the socket goes with the server.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    listener = None
     try:
         preload(home)
+        # Listening only once loaded: meanwhile, audits run on their own rather than wait.
+        listener = server.bind()
         _say(f"beacon serve: ready for audits on {home} ({server.path}); Ctrl-C stops")
         server.serve(listener)
-    except InstanceUnavailableError as exc:
+    except (InstanceUnavailableError, OSError) as exc:
         print(f"beacon serve: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         _say("beacon serve: stopped; the audits it started go on")
     finally:
-        server.close(listener)
+        if listener is not None:
+            server.close(listener)
     return EXIT_OK
 
 

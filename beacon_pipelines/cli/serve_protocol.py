@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from pathlib import Path
 
 SOCKET_NAME = "beacon-serve.sock"
@@ -18,10 +19,16 @@ MAX_SOCKET_PATH = 103
 # Set to 1 to run `beacon audit` in its own process even when a server is up.
 NO_SERVE_ENV = "BEACON_NO_SERVE"
 STD_FDS = (0, 1, 2)
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 class ProtocolError(Exception):
     pass
+
+
+def installation() -> list[str]:
+    """Which Beacon and which Python environment: a server serves clients of its own only."""
+    return [str(PACKAGE_DIR), sys.prefix]
 
 
 def socket_path(home: Path) -> Path:

@@ -11,13 +11,16 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
+from pathlib import Path
 
 from beacon_pipelines.cli.serve_protocol import (
     NO_SERVE_ENV,
     STD_FDS,
     MessageReader,
     ProtocolError,
+    installation,
     send_message,
     socket_path,
 )
@@ -28,7 +31,9 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # How often the client checks that its audit process still exists (killed with SIGKILL, an
 # audit process cannot say goodbye).
 ALIVE_POLL_S = 1.0
+HANDOVER_TIMEOUT_S = 5.0
 EXIT_LOST = 1
+EXIT_INTERRUPTED = 130  # as `beacon audit` itself exits on Ctrl-C
 
 
 def run_served(argv: list[str]) -> int | None:
@@ -36,33 +41,63 @@ def run_served(argv: list[str]) -> int | None:
         return None
     try:
         path = socket_path(dagster_home())
-    except InstanceUnavailableError:
+        # Never hand this environment (credentials included) to a socket another user made.
+        if not path.is_socket() or path.lstat().st_uid != os.getuid():
+            return None
+    except (InstanceUnavailableError, OSError):
         return None  # the command itself reports it
-    if not path.is_socket():
-        return None
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # A server stopped (Ctrl-Z) or stuck is not waited for: the audit then runs here.
+    connection.settimeout(HANDOVER_TIMEOUT_S)
     try:
         connection.connect(str(path))
-        send_message(
-            connection,
-            {
-                "argv": argv,
-                "cwd": os.getcwd(),
-                "env": dict(os.environ),
-                "encoding": sys.stdout.encoding,
-            },
-            fds=STD_FDS,
-        )
+        if not _peer_is_this_user(connection):
+            connection.close()
+            return None
+        send_message(connection, _request(argv))
         reader = MessageReader(connection)
+        asked = reader.read()
+        if asked is None or not asked.get("streams"):
+            # Sent back: the server restarts (its code changed), or serves another installation.
+            connection.close()
+            return None
+        send_message(connection, {"streams": True}, fds=STD_FDS)
         hello = reader.read()
     except (OSError, ProtocolError):
         connection.close()
         return None
+    except KeyboardInterrupt:
+        connection.close()  # a child forked meanwhile sees it closed and stops
+        print("beacon audit: interrupted before the audit started", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if hello is None or not isinstance(hello.get("pid"), int):
         connection.close()
-        return None  # sent back: the server restarts (its code changed), or is stopping
+        return None
+    connection.settimeout(None)
     with connection:
         return _wait(connection, reader, hello["pid"])
+
+
+def _request(argv: list[str]) -> dict:
+    umask = os.umask(0)
+    os.umask(umask)
+    return {
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "encoding": sys.stdout.encoding,
+        "umask": umask,
+        "installation": installation(),
+    }
+
+
+def _peer_is_this_user(connection: socket.socket) -> bool:
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True  # the socket file's owner was checked
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    return struct.unpack("3i", credentials)[1] == os.getuid()
 
 
 def _wait(connection: socket.socket, reader: MessageReader, pid: int) -> int:
@@ -96,7 +131,11 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie is gone too, only not reaped yet (Linux says so in /proc)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def _lost(pid: int) -> int:

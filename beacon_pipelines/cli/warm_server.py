@@ -9,13 +9,17 @@ process like any other: its own process group (stopping the server stops no audi
 recorded as the audit's driver (`beacon cancel` reaches it), and the client's Ctrl-C forwarded
 to it. A client that disappears cancels its audit, as Ctrl-C would.
 
-When Beacon's own files change under it, the server sends the next client back to run the
-audit itself and restarts, so an audit never runs code older than the installed one.
+When Beacon's files or the packages installed beside it change under it, the server sends the
+next client back to run the audit itself and restarts; a client of another installation (another
+checkout or virtual environment) runs its audit itself too.
 """
 
 from __future__ import annotations
 
+import fcntl
+import gc
 import importlib
+import importlib.util
 import os
 import signal
 import socket
@@ -28,15 +32,18 @@ from pathlib import Path
 
 from beacon_pipelines.cli import collector
 from beacon_pipelines.cli.serve_protocol import (
+    PACKAGE_DIR,
     STD_FDS,
     MessageReader,
     ProtocolError,
     check_socket_path,
+    installation,
     send_message,
     socket_path,
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+SITE_PACKAGES = Path(importlib.util.find_spec("dagster").origin).resolve().parents[1]
+LOCK_NAME = "beacon-serve.lock"
 # What `beacon audit` imports before its first partition starts, and what its analysis imports
 # once every answer is in.
 PRELOAD = (
@@ -62,16 +69,16 @@ class ServeError(Exception):
 
 
 def code_fingerprint(root: Path = PACKAGE_DIR) -> tuple:
-    """Every file Beacon runs or reads from its package, with its size and modification time."""
-    return tuple(
-        sorted(
-            (str(path.relative_to(root)), stat.st_mtime_ns, stat.st_size)
-            for path in root.rglob("*")
-            if path.suffix in WATCHED_SUFFIXES
-            and "__pycache__" not in path.parts
-            and (stat := path.stat())
-        )
+    """Every file Beacon runs or reads from its package, with its size and modification time,
+    and the folder of installed packages (installing or removing one changes its entries)."""
+    files = sorted(
+        (str(path.relative_to(root)), stat.st_mtime_ns, stat.st_size)
+        for path in root.rglob("*")
+        if path.suffix in WATCHED_SUFFIXES
+        and "__pycache__" not in path.parts
+        and (stat := path.stat())
     )
+    return (tuple(files), SITE_PACKAGES.stat().st_mtime_ns)
 
 
 def preload(home: Path) -> None:
@@ -96,6 +103,8 @@ def preload(home: Path) -> None:
             instance.event_log_storage.get_concurrency_keys()
     except instance_errors() as exc:
         raise explain(exc, home) from None
+    # What exists now lives as long as the server: each audit's collections skip it.
+    gc.freeze()
 
 
 class WarmServer:
@@ -112,16 +121,26 @@ class WarmServer:
         self.say = say
         self.watched = watched
         self.fingerprint = code_fingerprint(watched)
+        self._lock_fd: int | None = None
 
-    def bind(self) -> socket.socket:
+    def claim(self) -> None:
+        """Take the home's serve lock for the server's life (ServeError when another server
+        holds it): then the socket in the home is this server's to replace and remove."""
         try:
             check_socket_path(self.path)
         except ProtocolError as exc:
             raise ServeError(str(exc)) from None
-        if self.path.exists() or self.path.is_symlink():
-            if _answers(self.path):
-                raise ServeError(f"a beacon serve already runs for {self.home} ({self.path})")
-            self.path.unlink()  # left by a server that was killed
+        fd = os.open(self.home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ServeError(f"a beacon serve already runs for {self.home} ({self.path})") from None
+        self._lock_fd = fd  # closed on exec (a restart takes it again) and at exit
+
+    def bind(self) -> socket.socket:
+        """Listen (after claim): a socket left by a server that was killed is replaced."""
+        self._unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_umask = os.umask(0o177)  # owner-only from the start: it runs code as this user
         try:
@@ -150,26 +169,60 @@ class WarmServer:
         # A local client sends its request at once; one that does not is not waited for long.
         connection.settimeout(REQUEST_TIMEOUT_S)
         reader = MessageReader(connection)
-        argv = None
         try:
             _check_peer(connection)
-            request = reader.read(max_fds=len(STD_FDS))
-            # None: a probe (another `beacon serve` checking whether this one is alive).
-            argv = None if request is None else _checked_request(request, reader.fds)
+            request = self._handshake(connection, reader)
         except (OSError, ProtocolError) as exc:
             self.say(f"beacon serve: refused a request: {exc}")
+            request = None
         try:
-            if argv is None:
+            if request is None:
                 return
-            connection.settimeout(None)
-            pid = os.fork()
-            if pid == 0:
-                listener.close()
-                _run_child(connection, reader, request, argv)  # never returns
+            connection.settimeout(None)  # blocking again: a peek below must not wait
+            if _peer_gone(connection):
+                return  # it gave up waiting meanwhile: nothing to run
+            pid = self._fork_child(listener, connection, reader, request)
         finally:
             for fd in reader.fds:  # the child has its own copies
                 os.close(fd)
         self.say(f"beacon serve: audit process {pid} started")
+
+    def _handshake(self, connection: socket.socket, reader: MessageReader) -> dict | None:
+        """The request, then the client's streams. Asked for only now, from a server that is
+        taking the audit: descriptors sent ahead to a server that is stopped would stay in
+        flight, and hold the client's pipes open, until it resumes. None: nothing to run."""
+        request = reader.read()
+        if request is None:
+            return None  # connected and gone
+        _check_request(request)
+        if request.get("installation") != installation():
+            send_message(connection, {"elsewhere": "another installation of Beacon"})
+            return None
+        send_message(connection, {"streams": True})
+        if reader.read(max_fds=len(STD_FDS)) is None or len(reader.fds) != len(STD_FDS):
+            raise ProtocolError("the client did not send its three standard streams")
+        return request
+
+    def _fork_child(self, listener, connection, reader, request) -> int:
+        # Blocked until the child has its own process group and handlers: a Ctrl-C in the
+        # server's terminal meanwhile must reach neither the child nor, through it, the
+        # server's own clean-up.
+        signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    listener.close()
+                    _run_child(connection, reader, request)
+                finally:
+                    os._exit(1)  # the child never returns into the server's loop
+            try:
+                os.setpgid(pid, pid)
+            except OSError:
+                pass  # it did so itself already
+            return pid
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED_SIGNALS)
 
     def close(self, listener: socket.socket) -> None:
         listener.close()
@@ -205,17 +258,6 @@ class WarmServer:
             pass
 
 
-def _answers(path: Path) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
-
-
 def _check_peer(connection: socket.socket) -> None:
     """The socket is owner-only already; where the system says who connected, check it too."""
     if not hasattr(socket, "SO_PEERCRED"):
@@ -228,20 +270,24 @@ def _check_peer(connection: socket.socket) -> None:
         raise ProtocolError(f"a client of user id {uid}, not this server's ({os.getuid()})")
 
 
-def _checked_request(request: dict, fds: list[int]) -> list[str]:
-    if len(fds) != len(STD_FDS):
-        raise ProtocolError("the request did not carry the client's three standard streams")
+def _check_request(request: dict) -> None:
     argv, cwd, env = request.get("argv"), request.get("cwd"), request.get("env")
     if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
         raise ProtocolError("argv must be a list of strings")
     if not isinstance(cwd, str) or not isinstance(env, dict):
         raise ProtocolError("cwd must be a string and env an object")
-    return argv
 
 
-def _run_child(
-    connection: socket.socket, reader: MessageReader, request: dict, argv: list[str]
-) -> None:
+def _peer_gone(connection: socket.socket) -> bool:
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # connected, nothing more to read: waiting for its audit
+    except OSError:
+        return True
+
+
+def _run_child(connection: socket.socket, reader: MessageReader, request: dict) -> None:
     """The forked audit process: take over the client's streams, folder and environment, run
     its command, report the exit status, exit."""
     code = 1
@@ -250,13 +296,22 @@ def _run_child(
         for signum in FORWARDED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED_SIGNALS)
+        # The audit's workers, forked from here, must not hold the client's connection open:
+        # its end is how the client learns that this process is gone.
+        os.register_at_fork(after_in_child=lambda: _close_quietly(connection))
         _take_over(request, reader.fds)
         reader.fds = []
-        send_message(connection, {"pid": os.getpid()})
+        try:
+            send_message(connection, {"pid": os.getpid()})
+        except OSError:
+            return  # the client gave up meanwhile: nothing to run for it
         _watch_client(reader)
-        code = _run_command(argv)
+        code = _run_command(request["argv"])
         sys.stdout.flush()
         sys.stderr.flush()
+        # The client closes once it has the status; that must not interrupt this exit.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             send_message(connection, {"exit": code})
         except OSError:
@@ -267,14 +322,25 @@ def _run_child(
         os._exit(code)
 
 
+def _close_quietly(connection: socket.socket) -> None:
+    try:
+        connection.close()
+    except OSError:
+        pass
+
+
 def _take_over(request: dict, fds: list[int]) -> None:
     for target, fd in zip(STD_FDS, fds, strict=True):
         os.dup2(fd, target)
         os.close(fd)
     encoding = request.get("encoding") or None
-    sys.stdin = open(0, closefd=False, encoding=encoding)  # noqa: SIM115 - lives as the process
+    # Closed by the audit's workers as a process of their own closes it (multiprocessing).
+    sys.stdin = open(0, encoding=encoding)  # noqa: SIM115 - lives as the process
     sys.stdout = open(1, "w", closefd=False, encoding=encoding, buffering=1)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False, encoding=encoding, buffering=1)  # noqa: SIM115
+    umask = request.get("umask")
+    if isinstance(umask, int) and 0 <= umask <= 0o777:
+        os.umask(umask)  # the files the audit writes get the caller's permissions
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in request["env"].items()})

@@ -20,10 +20,11 @@ from beacon_pipelines.cli.serve_protocol import (
     MessageReader,
     ProtocolError,
     check_socket_path,
+    installation,
     send_message,
     socket_path,
 )
-from beacon_pipelines.cli.warm_server import code_fingerprint
+from beacon_pipelines.cli.warm_server import ACCEPT_POLL_S, code_fingerprint
 from beacon_pipelines.store import ExecutionStore, default_store_url
 from beacon_pipelines_tests.conftest import PROJECT_DIR, cli_env
 from beacon_pipelines_tests.support.audit_files import write_sim_config
@@ -236,9 +237,13 @@ def test_a_request_without_the_callers_streams_is_refused_and_the_server_goes_on
 ):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
         raw.connect(str(socket_path(served_home)))
-        send_message(raw, {"argv": ["audit"], "cwd": str(tmp_path), "env": {}})
+        request = {"argv": ["audit"], "cwd": str(tmp_path), "env": {}, "installation":
+                   installation()}
+        send_message(raw, request)
+        assert MessageReader(raw).read() == {"streams": True}
+        send_message(raw, {"streams": True})  # without them
         assert raw.recv(100) == b""  # closed without running anything
-    server.wait_for("refused a request: the request did not carry the client's three standard")
+    server.wait_for("refused a request: the client did not send its three standard streams")
     assert _served_pids(server) == []
     ran = beacon(_audit_args(tmp_path, small_catalog, "after-refusal"), cwd=tmp_path,
                  home=served_home)
@@ -259,7 +264,7 @@ def test_the_server_restarts_when_beacons_files_change(
         f"server = WarmServer(Path({str(dagster_home)!r}), "
         "['-m', 'beacon_pipelines.cli', 'serve'], "
         f"say=lambda s: print(s, flush=True), watched=Path({str(watched)!r}))\n"
-        "listener = server.bind()\nprint('ready for audits', flush=True)\n"
+        "server.claim()\nlistener = server.bind()\nprint('ready for audits', flush=True)\n"
         "server.serve(listener)\n"
     )
     served = Server([sys.executable, "-c", script], tmp_path, dagster_home)
@@ -337,3 +342,68 @@ def test_a_server_that_cannot_open_its_instance_says_why_and_leaves_no_socket(tm
         f"{home / 'dagster.yaml'}: environment variable DAGSTER_PG_USERNAME is not set"
     ]
     assert not socket_path(home).exists()
+
+
+@pytest.fixture
+def own_server(tmp_path, dagster_home):
+    """A server of its own, for a test that stops or suspends it."""
+    served = Server([sys.executable, "-m", "beacon_pipelines.cli", "serve"], tmp_path,
+                    dagster_home)
+    served.wait_for("ready for audits")
+    yield served
+    served.process.send_signal(signal.SIGCONT)
+    served.stop()
+
+
+@pytest.mark.integration
+def test_the_audit_gets_the_callers_folder_and_environment(
+    tmp_path, served_home, small_catalog, server
+):
+    # The server was started with the tests' 8-question catalog; this caller names another in
+    # its environment only, and a report folder relative to its own working folder.
+    sim = write_sim_config(tmp_path / "sim.yaml")
+    args = ["audit", "--sim-config", str(sim), *PLAN, "--audit-id", "callers-env",
+            "--out", "relative-out"]
+    ran = beacon(args, cwd=tmp_path, home=served_home,
+                 extra_env={"BEACON_CATALOG": str(small_catalog)})
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "relative-out" / "report.html").exists()
+    assert len(_served_pids(server)) == 1
+    store = ExecutionStore(default_store_url(served_home))
+    try:
+        assert list(store.get_audit("callers-env").questions) == ["math_basic", "tiananmen_1989"]
+    finally:
+        store.dispose()
+
+
+@pytest.mark.integration
+def test_stopping_the_server_stops_none_of_the_audits_it_runs(
+    tmp_path, dagster_home, small_catalog, own_server
+):
+    callers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "beacon_pipelines.cli",
+             *_audit_args(tmp_path, small_catalog, f"two-{i}", latency={"per_call_s": 3})],
+            cwd=tmp_path, env=cli_env(dagster_home), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        for i in (1, 2)
+    ]
+    own_server.wait_for(" started", count=2)  # two audits served at once
+    assert own_server.stop() == 0
+    for i, caller in enumerate(callers, start=1):
+        out, err = caller.communicate(timeout=120)
+        assert caller.returncode == 0, err
+        assert (tmp_path / f"two-{i}" / "report.html").exists()
+
+
+@pytest.mark.integration
+def test_a_suspended_server_is_not_waited_for(tmp_path, dagster_home, small_catalog, own_server):
+    own_server.process.send_signal(signal.SIGSTOP)  # Ctrl-Z in its terminal
+    ran = beacon(_audit_args(tmp_path, small_catalog, "while-stopped"), cwd=tmp_path,
+                 home=dagster_home)
+    assert ran.returncode == 0, ran.stderr  # ran on its own after the hand-over timed out
+    own_server.process.send_signal(signal.SIGCONT)
+    time.sleep(2 * ACCEPT_POLL_S + 0.5)
+    # Resumed, the server finds the caller gone and starts nothing for it.
+    assert _served_pids(own_server) == []
