@@ -213,6 +213,10 @@ class WarmServer:
             if pid == 0:
                 try:
                     listener.close()
+                    # The lock is the server's, not its audits': a server started after this
+                    # one stops must get it while these still run.
+                    if self._lock_fd is not None:
+                        os.close(self._lock_fd)
                     _run_child(connection, reader, request)
                 finally:
                     os._exit(1)  # the child never returns into the server's loop

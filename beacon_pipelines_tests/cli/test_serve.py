@@ -383,7 +383,7 @@ def test_stopping_the_server_stops_none_of_the_audits_it_runs(
     callers = [
         subprocess.Popen(
             [sys.executable, "-m", "beacon_pipelines.cli",
-             *_audit_args(tmp_path, small_catalog, f"two-{i}", latency={"per_call_s": 3})],
+             *_audit_args(tmp_path, small_catalog, f"two-{i}", latency={"per_call_s": 6})],
             cwd=tmp_path, env=cli_env(dagster_home), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
@@ -391,6 +391,14 @@ def test_stopping_the_server_stops_none_of_the_audits_it_runs(
     ]
     own_server.wait_for(" started", count=2)  # two audits served at once
     assert own_server.stop() == 0
+    # Its audits still running hold nothing of it: a new server starts on the same home.
+    successor = Server([sys.executable, "-m", "beacon_pipelines.cli", "serve"], tmp_path,
+                       dagster_home)
+    try:
+        successor.wait_for("ready for audits")
+        assert all(caller.poll() is None for caller in callers)
+    finally:
+        assert successor.stop() == 0, successor.lines
     for i, caller in enumerate(callers, start=1):
         out, err = caller.communicate(timeout=120)
         assert caller.returncode == 0, err
