@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import sys
 from pathlib import Path
 
@@ -29,6 +30,17 @@ class ProtocolError(Exception):
 def installation() -> list[str]:
     """Which Beacon and which Python environment: a server serves clients of its own only."""
     return [str(PACKAGE_DIR), sys.prefix]
+
+
+def peer_uid(connection: socket.socket) -> int | None:
+    """The user id of the process at the other end, where the system says (Linux); None
+    elsewhere, where the socket file's owner and mode are the check."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    return struct.unpack("3i", credentials)[1]
 
 
 def socket_path(home: Path) -> Path:

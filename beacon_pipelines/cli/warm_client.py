@@ -11,7 +11,6 @@ import os
 import select
 import signal
 import socket
-import struct
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from beacon_pipelines.cli.serve_protocol import (
     MessageReader,
     ProtocolError,
     installation,
+    peer_uid,
     send_message,
     socket_path,
 )
@@ -51,7 +51,7 @@ def run_served(argv: list[str]) -> int | None:
     connection.settimeout(HANDOVER_TIMEOUT_S)
     try:
         connection.connect(str(path))
-        if not _peer_is_this_user(connection):
+        if peer_uid(connection) not in (None, os.getuid()):
             connection.close()
             return None
         send_message(connection, _request(argv))
@@ -89,15 +89,6 @@ def _request(argv: list[str]) -> dict:
         "umask": umask,
         "installation": installation(),
     }
-
-
-def _peer_is_this_user(connection: socket.socket) -> bool:
-    if not hasattr(socket, "SO_PEERCRED"):
-        return True  # the socket file's owner was checked
-    credentials = connection.getsockopt(
-        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-    )
-    return struct.unpack("3i", credentials)[1] == os.getuid()
 
 
 def _wait(connection: socket.socket, reader: MessageReader, pid: int) -> int:

@@ -23,7 +23,6 @@ import importlib.util
 import os
 import signal
 import socket
-import struct
 import sys
 import threading
 import traceback
@@ -38,6 +37,7 @@ from beacon_pipelines.cli.serve_protocol import (
     ProtocolError,
     check_socket_path,
     installation,
+    peer_uid,
     send_message,
     socket_path,
 )
@@ -264,13 +264,8 @@ class WarmServer:
 
 def _check_peer(connection: socket.socket) -> None:
     """The socket is owner-only already; where the system says who connected, check it too."""
-    if not hasattr(socket, "SO_PEERCRED"):
-        return
-    credentials = connection.getsockopt(
-        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-    )
-    _, uid, _ = struct.unpack("3i", credentials)
-    if uid != os.getuid():
+    uid = peer_uid(connection)
+    if uid is not None and uid != os.getuid():
         raise ProtocolError(f"a client of user id {uid}, not this server's ({os.getuid()})")
 
 
