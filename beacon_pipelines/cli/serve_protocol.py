@@ -9,6 +9,7 @@ audit writes to the user's terminal, pipe or log file directly.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import struct
 import sys
@@ -20,6 +21,8 @@ MAX_SOCKET_PATH = 103
 # Set to 1 to run `beacon audit` in its own process even when a server is up.
 NO_SERVE_ENV = "BEACON_NO_SERVE"
 STD_FDS = (0, 1, 2)
+# Signals a client forwards to its audit: what a terminal or a process manager sends.
+FORWARDED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 

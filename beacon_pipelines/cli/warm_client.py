@@ -12,9 +12,9 @@ import select
 import signal
 import socket
 import sys
-from pathlib import Path
 
 from beacon_pipelines.cli.serve_protocol import (
+    FORWARDED_SIGNALS,
     NO_SERVE_ENV,
     STD_FDS,
     MessageReader,
@@ -26,8 +26,8 @@ from beacon_pipelines.cli.serve_protocol import (
 )
 from beacon_pipelines.instance.errors import InstanceUnavailableError
 from beacon_pipelines.instance.home import dagster_home
+from beacon_pipelines.worker_process import process_exists
 
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # How often the client checks that its audit process still exists (killed with SIGKILL, an
 # audit process cannot say goodbye).
 ALIVE_POLL_S = 1.0
@@ -108,25 +108,11 @@ def _wait(connection: socket.socket, reader: MessageReader, pid: int) -> int:
                     return _lost(pid)
                 if "exit" in message:
                     return int(message["exit"])
-            elif not _alive(pid):
+            elif not process_exists(pid):
                 return _lost(pid)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is gone too, only not reaped yet (Linux says so in /proc)
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def _lost(pid: int) -> int:

@@ -29,8 +29,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from beacon_pipelines.cli import collector
 from beacon_pipelines.cli.serve_protocol import (
+    FORWARDED_SIGNALS,
     PACKAGE_DIR,
     STD_FDS,
     MessageReader,
@@ -59,8 +59,6 @@ PRELOAD = (
 )
 ACCEPT_POLL_S = 0.5  # how soon a finished audit's process is reaped, and a stop is noticed
 REQUEST_TIMEOUT_S = 10.0
-# Signals a client may forward to its audit: what a terminal or a process manager sends.
-FORWARDED_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 WATCHED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".json", ".npz")
 
 
@@ -365,9 +363,8 @@ def _watch_client(reader: MessageReader) -> None:
 
 
 def _run_command(argv: list[str]) -> int:
-    from beacon_pipelines.cli.main import run_command
+    from beacon_pipelines.cli.main import run_command  # it pauses the collector itself
 
-    collector.pause()
     try:
         code = run_command(argv)
     except SystemExit as exc:  # argparse's usage errors and --help
