@@ -326,9 +326,10 @@ def _drive(
         failed, cancelled = _wait(
             workers, instance, store, plan, started, progress, poll_s, interrupted
         )
-        if cancelled is None and _cancel_reason(store, plan.audit_id, interrupted):
+        if cancelled is None:
             cancelled = _cancel_reason(store, plan.audit_id, interrupted)
-            _stop_audit(instance, store, plan.audit_id, cancelled, {}, progress)
+            if cancelled is not None:
+                _stop_audit(instance, store, plan.audit_id, cancelled, {}, progress)
         if cancelled is not None:
             return AuditOutcome(
                 plan.audit_id, plan, False, log_dir=log_dir, cancelled=cancelled,
