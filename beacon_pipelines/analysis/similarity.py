@@ -168,17 +168,18 @@ class TfidfSimilarity:
     divergent_below, moderate_below = 0.10, 0.20  # see risk.py
 
     def __init__(self, corpus: Iterable[str | None]):
-        # The words of each text read, the corpus' and any compared since.
-        self.terms = self._table = TermTable(set(corpus))
-        _, terms, _ = self._table.arrays()
-        df = np.bincount(terms, minlength=len(self._table.vocabulary))
-        n = len(self._table.sizes())
+        # The words of each text read, the corpus' and any compared since (the analysis reads
+        # its word overlaps from the same table).
+        self.terms = TermTable(set(corpus))
+        _, terms, _ = self.terms.arrays()
+        df = np.bincount(terms, minlength=len(self.terms.vocabulary))
+        n = len(self.terms.sizes())
         # Smoothed IDF (as scikit-learn's): a term in every document still counts a little.
         # math.log, term by term (numpy's log can differ in the last bit): the exact values of
         # a pair-by-pair cosine over dicts.
         self._idf = {
             term: math.log((1 + n) / (1 + d)) + 1
-            for term, d in zip(self._table.vocabulary, df.tolist(), strict=True)
+            for term, d in zip(self.terms.vocabulary, df.tolist(), strict=True)
         }
 
     def similarities(self, a: list[str | None], b: list[str | None]) -> np.ndarray:
@@ -186,7 +187,7 @@ class TfidfSimilarity:
         identical (1.0): the words of each distinct text read once, each pair's shared words
         summed in the order a pair-by-pair cosine over dicts would sum them (the shorter
         vector's, a's on a tie, as that text first uses them), to the same last bit."""
-        table = self._table
+        table = self.terms
         rows_a, rows_b = table.rows(a), table.rows(b)
         starts, terms, counts = table.arrays()
         default = math.log(2) + 1  # a term unseen in the corpus: as rare as can be
